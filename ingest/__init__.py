@@ -1,0 +1,1 @@
+"""Command-line ingestion: `python -m ingest [PATH]`."""

@@ -1,0 +1,1 @@
+"""Core of the document question-answering assistant: settings, embedding, store, retrieval, answering."""

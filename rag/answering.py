@@ -1,0 +1,89 @@
+"""Passages → answer. The default answerer quotes the best sentences verbatim, each with its citation."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from rag.models import Answer, Citation, Passage, ScoredSentence
+from rag.retrieval import Query
+
+NOT_FOUND = "I could not find the answer to that in the documents."
+MAX_ANSWER_WORDS = 80
+
+
+class Answerer(Protocol):
+    """Anything that turns a question and its passages into a cited answer."""
+
+    name: str
+
+    def answer(self, query: Query, passages: list[Passage]) -> Answer: ...
+
+
+def abstain() -> Answer:
+    """The answer when the documents hold nothing relevant enough."""
+    return Answer(answer=NOT_FOUND, citations=[], abstained=True)
+
+
+class ExtractiveAnswerer:
+    """Quotes the sentences that retrieval scored best, without an LLM; nothing is re-embedded here."""
+
+    name = "extractive"
+
+    def __init__(self, max_sentences: int = 3, keep_ratio: float = 0.65) -> None:
+        self.max_sentences = max_sentences
+        # A further sentence joins the answer only when it scores nearly as well as the best one.
+        self.keep_ratio = keep_ratio
+
+    def answer(self, query: Query, passages: list[Passage]) -> Answer:
+        ranked = rank_sentences(passages)
+        if not ranked:
+            return abstain()
+        best = ranked[0][1].score
+        chosen: list[tuple[Passage, ScoredSentence]] = []
+        words = 0
+        for passage, sentence in ranked:
+            if len(chosen) >= self.max_sentences or sentence.score < self.keep_ratio * best:
+                break
+            length = len(sentence.text.split())
+            if chosen and words + length > MAX_ANSWER_WORDS:
+                continue
+            chosen.append((passage, sentence))
+            words += length
+        return cite(chosen)
+
+
+def rank_sentences(passages: list[Passage]) -> list[tuple[Passage, ScoredSentence]]:
+    """Every sentence of the passages, best first; a sentence repeated by overlapping chunks counts once."""
+    ranked = sorted(((p, s) for p in passages for s in p.sentences), key=lambda ps: ps[1].score, reverse=True)
+    seen: set[str] = set()
+    unique = []
+    for passage, sentence in ranked:
+        if sentence.text not in seen:
+            seen.add(sentence.text)
+            unique.append((passage, sentence))
+    return unique
+
+
+def cite(chosen: list[tuple[Passage, ScoredSentence]]) -> Answer:
+    """Join the sentences, each marked [n], numbering citations in order of first use."""
+    numbers: dict[str, int] = {}
+    citations: list[Citation] = []
+    parts: list[str] = []
+    for passage, sentence in chosen:
+        chunk = passage.chunk
+        if chunk.id not in numbers:
+            numbers[chunk.id] = len(numbers) + 1
+            citations.append(
+                Citation(
+                    id=numbers[chunk.id],
+                    source=chunk.source,
+                    title=chunk.title,
+                    text=chunk.text,
+                    score=round(passage.score, 4),
+                    chunk_id=chunk.id,
+                    start_char=chunk.start_char,
+                    end_char=chunk.end_char,
+                )
+            )
+        parts.append(f"{sentence.text} [{numbers[chunk.id]}]")
+    return Answer(answer=" ".join(parts), citations=citations, abstained=False)

@@ -1,0 +1,94 @@
+"""Documents → chunks: token-bounded, overlapping, split on sentence boundaries where possible."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from llama_index.core import Document as LlamaDocument
+from llama_index.core.node_parser import SentenceSplitter
+from llama_index.core.utils import get_tokenizer, globals_helper
+
+from rag.models import Chunk, Document
+
+
+def chunk_document(document: Document, chunk_size: int, chunk_overlap: int) -> list[Chunk]:
+    """Split a document into chunks whose offsets point back into its text."""
+    splitter = SentenceSplitter(
+        chunk_size=chunk_size,
+        chunk_overlap=min(chunk_overlap, chunk_size // 2),
+        tokenizer=get_tokenizer(),
+        paragraph_separator="\n\n",
+    )
+    nodes = splitter.get_nodes_from_documents([LlamaDocument(text=document.text)])
+    chunks: list[Chunk] = []
+    search_from = 0
+    for node in nodes:
+        text = node.get_content()
+        start = document.text.find(text, search_from)
+        if start < 0:  # the splitter normalised whitespace; fall back to its own offset
+            start = node.start_char_idx or 0
+        end = start + len(text)
+        search_from = start + 1
+        if not text.strip():
+            continue
+        index = len(chunks)
+        chunks.append(
+            Chunk(
+                id=chunk_id(document, index),
+                source=document.source,
+                title=document.title,
+                content_hash=document.content_hash,
+                index=index,
+                start_char=start,
+                end_char=end,
+                text=text,
+            )
+        )
+    return chunks
+
+
+def chunk_id(document: Document, index: int) -> str:
+    """Stable id: the same file content always yields the same ids, so re-ingestion never duplicates."""
+    source_key = hashlib.sha1(document.source.encode()).hexdigest()[:12]
+    return f"{source_key}-{document.content_hash[:12]}-{index:05d}"
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A sentence of a chunk; offsets are within the chunk's text."""
+
+    start: int
+    end: int
+    text: str
+
+
+@lru_cache(maxsize=1)
+def _punkt() -> object:
+    """English Punkt, which knows abbreviations such as "Mr." and "U.S."; llama-index ships its data."""
+    from nltk.tokenize import PunktTokenizer
+
+    globals_helper.wait_for_nltk_check()  # points nltk at llama-index's bundled data
+    return PunktTokenizer("english")
+
+
+_LINE_BREAKS = re.compile(r"\n\s*\n|\n(?=\s*(?:[-*•]|\d+[.)])\s)")
+
+
+def split_sentences(text: str) -> list[Sentence]:
+    """Sentences of a text with offsets, breaking at paragraphs and list items as well as full stops."""
+    sentences: list[Sentence] = []
+    block_start = 0
+    for match in [*_LINE_BREAKS.finditer(text), None]:
+        block_end = match.start() if match else len(text)
+        block = text[block_start:block_end]
+        for s, e in _punkt().span_tokenize(block):
+            piece = block[s:e].strip()
+            if len(piece) > 1:
+                offset = block_start + s + (len(block[s:e]) - len(block[s:e].lstrip()))
+                sentences.append(Sentence(offset, offset + len(piece), piece))
+        if match:
+            block_start = match.end()
+    return sentences

@@ -1,0 +1,56 @@
+"""Follow-up questions → standalone queries, without an LLM."""
+
+from __future__ import annotations
+
+import re
+
+from rag.models import Turn
+
+# Words that point back to something named earlier in the conversation.
+_REFERRING = frozenset(
+    [
+        "it",
+        "its",
+        "they",
+        "them",
+        "their",
+        "theirs",
+        "he",
+        "him",
+        "his",
+        "she",
+        "her",
+        "hers",
+        "this",
+        "that",
+        "these",
+        "those",
+        "there",
+        "then",
+        "such",
+        "same",
+        "former",
+        "latter",
+        "one",
+        "ones",
+        "another",
+        "other",
+        "others",
+    ]
+)
+_WORD = re.compile(r"[A-Za-z']+")
+_SHORT_QUESTION_WORDS = 4
+
+
+def standalone_question(question: str, history: list[Turn] | None) -> str:
+    """The question as retrieval should see it: a follow-up gets the previous question prepended."""
+    previous = [t.content.strip() for t in history or [] if t.role == "user" and t.content.strip()]
+    if not previous or not is_follow_up(question):
+        return question
+    return f"{previous[-1]} {question}"
+
+
+def is_follow_up(question: str) -> bool:
+    """True when the question leans on earlier turns: it refers back, or is too short to stand alone."""
+    words = [w.lower() for w in _WORD.findall(question)]
+    return any(w in _REFERRING for w in words) or len(words) <= _SHORT_QUESTION_WORDS

@@ -1,0 +1,25 @@
+"""Typed errors of the core; the server maps each to an HTTP status in one place."""
+
+
+class RagError(Exception):
+    """Base of every error the core raises on purpose."""
+
+
+class InvalidQuestion(RagError):
+    """The question is empty, blank or too long."""
+
+
+class CorpusNotFound(RagError):
+    """The path to ingest does not exist."""
+
+
+class EmptyCorpus(RagError):
+    """The path to ingest holds no readable documents."""
+
+
+class StoreUnavailable(RagError):
+    """The vector store cannot be reached."""
+
+
+class EmbeddingModelError(RagError):
+    """The embedding model cannot be loaded."""

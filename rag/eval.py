@@ -1,0 +1,176 @@
+"""Evaluation: ingest a corpus into a throw-away store, ask every question, print the figures.
+
+python -m rag.eval --qa ../shared/eval/squad2-wiki5/dev.jsonl --corpus ../shared/eval/squad2-wiki5/corpus
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import statistics
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from rag.answering import MAX_ANSWER_WORDS
+from rag.assistant import Assistant, build_assistant
+from rag.embedding import load_embedder
+from rag.ingestion import ingest
+from rag.models import Answer, Passage
+from rag.retrieval import Mode
+from rag.settings import Settings
+
+
+@dataclass(frozen=True)
+class Question:
+    question: str
+    answers: list[str]
+    source: str | None
+    answerable: bool
+
+
+@dataclass
+class Scores:
+    mode: str
+    questions: int
+    hit_at_1: float
+    hit_at_5: float
+    mrr: float
+    answer_accuracy: float
+    abstain_unanswerable: float
+    abstain_answerable: float
+    p50_ms: float
+    p95_ms: float
+
+
+def load_questions(path: Path) -> list[Question]:
+    """Questions from a JSONL file with question, answers, source and answerable fields."""
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return [
+        Question(r["question"], r.get("answers") or [], r.get("source"), bool(r.get("answerable", True)))
+        for r in rows
+    ]
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip().lower()
+
+
+def contains_answer(text: str, answers: list[str]) -> bool:
+    """True when the text holds one of the gold answers, ignoring case and spacing."""
+    haystack = _norm(text)
+    return any(_norm(a) in haystack for a in answers if a.strip())
+
+
+def answer_text(answer: Answer) -> str:
+    """The answer without citation markers, cut to the word limit the metric allows."""
+    words = re.sub(r"\s*\[\d+\]", "", answer.answer).split()
+    return " ".join(words[:MAX_ANSWER_WORDS])
+
+
+def first_hit(passages: list[Passage], q: Question) -> int | None:
+    """Rank (1-based) of the first passage from the right source that holds a gold answer."""
+    for rank, p in enumerate(passages, 1):
+        if p.chunk.source == q.source and contains_answer(p.chunk.text, q.answers):
+            return rank
+    return None
+
+
+def evaluate(assistant: Assistant, questions: list[Question], mode: str, top_k: int = 5) -> Scores:
+    """Ask every question through the same path as /ask and score the results."""
+    ranks: list[int | None] = []
+    correct = 0
+    abstained = {True: 0, False: 0}
+    latencies: list[float] = []
+    for q in questions:
+        started = time.perf_counter()
+        answer, passages = assistant.ask_with_evidence(q.question, top_k=top_k)
+        latencies.append((time.perf_counter() - started) * 1000)
+        abstained[q.answerable] += answer.abstained
+        if q.answerable:
+            ranks.append(first_hit(passages, q))
+            correct += not answer.abstained and contains_answer(answer_text(answer), q.answers)
+    answerable = max(1, len(ranks))
+    unanswerable = max(1, len(questions) - len(ranks))
+    cuts = statistics.quantiles(latencies, n=20) if len(latencies) > 1 else latencies * 19
+    return Scores(
+        mode=mode,
+        questions=len(questions),
+        hit_at_1=sum(r == 1 for r in ranks) / answerable,
+        hit_at_5=sum(r is not None and r <= 5 for r in ranks) / answerable,
+        mrr=sum(1 / r for r in ranks if r) / answerable,
+        answer_accuracy=correct / answerable,
+        abstain_unanswerable=abstained[False] / unanswerable,
+        abstain_answerable=abstained[True] / answerable,
+        p50_ms=statistics.median(latencies),
+        p95_ms=cuts[18],
+    )
+
+
+def run(qa: Path, corpus: Path, modes: list[Mode], settings: Settings) -> list[Scores]:
+    """Ingest the corpus once into a temporary store, then score each retrieval mode."""
+    embedder = load_embedder(settings.embed_model)
+    questions = load_questions(qa)
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = settings.model_copy(update={"data_dir": Path(tmp), "chroma_host": None})
+        first = build_assistant(settings, embedder)
+        ingest(corpus, first.store, embedder, settings.chunk_size, settings.chunk_overlap)
+        for mode in modes:
+            assistant = build_assistant(settings, embedder, mode=mode)
+            assistant.ask("warm up")
+            results.append(evaluate(assistant, questions, mode))
+    return results
+
+
+def format_table(results: list[Scores]) -> str:
+    """A Markdown table of the scores, one row per mode."""
+    header = (
+        "| mode | hit@1 | hit@5 | MRR | answer acc. | abstain (unanswerable) | abstain (answerable) "
+        "| p50 ms | p95 ms |"
+    )
+    lines = [header, "|" + "---|" * 9]
+    for s in results:
+        lines.append(
+            f"| {s.mode} | {s.hit_at_1:.3f} | {s.hit_at_5:.3f} | {s.mrr:.3f} | {s.answer_accuracy:.3f} "
+            f"| {s.abstain_unanswerable:.3f} | {s.abstain_answerable:.3f} | {s.p50_ms:.1f} | {s.p95_ms:.1f} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m rag.eval", description=__doc__.splitlines()[0])
+    parser.add_argument("--qa", type=Path, required=True, help="questions, one JSON object a line")
+    parser.add_argument("--corpus", type=Path, required=True, help="folder of documents to ingest")
+    parser.add_argument(
+        "--mode", choices=["hybrid", "dense", "bm25", "all"], default="hybrid", help="retrieval to score"
+    )
+    parser.add_argument("--chunk-size", type=int, help="override CHUNK_SIZE")
+    parser.add_argument("--chunk-overlap", type=int, help="override CHUNK_OVERLAP")
+    parser.add_argument("--min-relevance", type=float, help="override MIN_RELEVANCE")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    args = parser.parse_args(argv)
+    overrides = {
+        k: v
+        for k, v in {
+            "chunk_size": args.chunk_size,
+            "chunk_overlap": args.chunk_overlap,
+            "min_relevance": args.min_relevance,
+        }.items()
+        if v is not None
+    }
+    settings = Settings().model_copy(update=overrides)
+    modes: list[Mode] = ["hybrid", "dense", "bm25"] if args.mode == "all" else [args.mode]
+    results = run(args.qa, args.corpus, modes, settings)
+    if args.json:
+        print(json.dumps([asdict(r) for r in results], indent=2))
+    else:
+        print(f"{args.qa} ({results[0].questions} questions), corpus {args.corpus}")
+        print(format_table(results))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

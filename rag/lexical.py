@@ -1,0 +1,62 @@
+"""BM25 over the stored chunks, with the same tokens reused to weigh words in answers."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from functools import lru_cache
+
+import bm25s
+import Stemmer
+
+from rag.models import Chunk
+
+_WORD = re.compile(r"(?u)\b\w\w*\b")
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> Stemmer.Stemmer:
+    return Stemmer.Stemmer("english")
+
+
+@lru_cache(maxsize=1)
+def _stopwords() -> frozenset[str]:
+    from bm25s.stopwords import STOPWORDS_EN
+
+    return frozenset(STOPWORDS_EN)
+
+
+def terms(text: str) -> list[str]:
+    """Lower-cased, stemmed words of a text, stop words left out."""
+    stop = _stopwords()
+    words = [w for w in _WORD.findall(text.lower()) if w not in stop]
+    return _stemmer().stemWords(words)
+
+
+class LexicalIndex:
+    """A BM25 index of chunks and the document frequency of each term."""
+
+    def __init__(self, chunks: list[Chunk]) -> None:
+        self.chunk_ids = [c.id for c in chunks]
+        tokenized = [terms(f"{c.title}\n{c.text}") for c in chunks]
+        self.document_frequency = Counter(t for toks in tokenized for t in set(toks))
+        self.size = len(chunks)
+        self._bm25 = bm25s.BM25()
+        if chunks:
+            self._bm25.index(tokenized, show_progress=False)
+
+    def search(self, query: str, n: int) -> list[tuple[str, float]]:
+        """The n best chunk ids for the query with their BM25 scores (only those that match)."""
+        query_terms = [t for t in terms(query) if t in self.document_frequency]
+        if not query_terms or not self.size:
+            return []
+        ids, scores = self._bm25.retrieve(
+            [query_terms], k=min(n, self.size), show_progress=False, n_threads=0
+        )
+        return [(self.chunk_ids[int(i)], float(s)) for i, s in zip(ids[0], scores[0], strict=True) if s > 0]
+
+    def idf(self, term: str) -> float:
+        """Inverse document frequency; unseen terms weigh most."""
+        df = self.document_frequency.get(term, 0)
+        return math.log(1 + (self.size - df + 0.5) / (df + 0.5))

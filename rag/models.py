@@ -1,0 +1,99 @@
+"""The typed values that flow through the pipeline: files → documents → chunks → passages → answers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+@dataclass(frozen=True)
+class Document:
+    """One source file's text, with where it came from."""
+
+    source: str  # path relative to the corpus root, with forward slashes
+    title: str
+    text: str
+    content_hash: str
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A token-bounded span of a document, the unit that is embedded and stored."""
+
+    id: str
+    source: str
+    title: str
+    content_hash: str
+    index: int
+    start_char: int
+    end_char: int
+    text: str
+
+
+@dataclass(frozen=True)
+class ScoredSentence:
+    """A sentence of a passage with how well it answers the query; offsets are within the chunk."""
+
+    start: int
+    end: int
+    text: str
+    score: float
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A chunk retrieved for a query: relevance (0..1, comparable across queries), rank score, sentences."""
+
+    chunk: Chunk
+    score: float
+    rank_score: float
+    sentences: list[ScoredSentence] = field(default_factory=list)
+
+
+class Turn(BaseModel):
+    role: Literal["user", "assistant"] = Field(description="Who said it.")
+    content: str = Field(description="What was said.")
+
+
+class Citation(BaseModel):
+    id: int = Field(description="The number used as [n] in the answer.")
+    source: str = Field(description="Document path relative to the corpus root.")
+    title: str = Field(description="Document title.")
+    text: str = Field(description="The cited passage, verbatim.")
+    score: float = Field(description="Relevance of the passage to the question, 0..1.")
+    chunk_id: str = Field(description="Stable id of the chunk in the store.")
+    start_char: int = Field(description="Offset of the passage's first character in the source.")
+    end_char: int = Field(description="Offset just past the passage's last character.")
+
+
+class Answer(BaseModel):
+    answer: str = Field(description="The answer; claims carry [n] markers naming citations.")
+    citations: list[Citation] = Field(description="The passages the answer cites, each used.")
+    abstained: bool = Field(description="True when the documents hold nothing relevant enough.")
+
+
+class SearchHit(BaseModel):
+    rank: int = Field(description="1 for the best passage.")
+    source: str
+    title: str
+    text: str
+    score: float = Field(description="Relevance, 0..1.")
+    chunk_id: str
+    start_char: int
+    end_char: int
+
+    @classmethod
+    def from_passage(cls, rank: int, passage: Passage) -> SearchHit:
+        c = passage.chunk
+        return cls(
+            rank=rank,
+            source=c.source,
+            title=c.title,
+            text=c.text,
+            score=round(passage.score, 4),
+            chunk_id=c.id,
+            start_char=c.start_char,
+            end_char=c.end_char,
+        )

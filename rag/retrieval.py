@@ -1,0 +1,148 @@
+"""Question → passages: BM25 and dense retrieval fused, then re-ranked by each passage's best sentence."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from llama_index.core.base.embeddings.base import BaseEmbedding
+
+from rag.embedding import embed_query
+from rag.lexical import LexicalIndex, terms
+from rag.models import Chunk, Passage, ScoredSentence
+from rag.store import Store, StoredSentence
+
+Mode = Literal["hybrid", "dense", "bm25"]
+
+
+@dataclass(frozen=True)
+class Query:
+    """A question ready for retrieval: its text and its embedding."""
+
+    text: str
+    embedding: np.ndarray
+
+
+@dataclass(frozen=True)
+class Weights:
+    """How the signals are mixed; chosen by measurement (see docs/retrieval.md), not per corpus."""
+
+    pool: int = 20  # candidates taken from each retriever and re-ranked
+    bm25: float = 0.4  # share of BM25 (scaled to the query's best) against cosine in the first fusion
+    fused: float = 0.3  # share of the first fusion against the best sentence's score in the final rank
+    sentence_semantic: float = 0.5  # share of cosine against rare-word overlap in a sentence's score
+
+
+class Retriever:
+    """Finds the passages for a query; keeps a BM25 index in step with the store."""
+
+    def __init__(
+        self, store: Store, embedder: BaseEmbedding, mode: Mode = "hybrid", weights: Weights | None = None
+    ) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.mode = mode
+        self.weights = weights or Weights()
+        self._lexical: LexicalIndex | None = None
+        self._generation: str | None = None
+        self._lock = threading.Lock()
+
+    def query(self, text: str) -> Query:
+        """Embed a question once, for retrieval and answering alike."""
+        return Query(text=text, embedding=embed_query(self.embedder, text))
+
+    def lexical_index(self) -> LexicalIndex:
+        """The BM25 index, rebuilt from the store whenever the store has changed since."""
+        generation = self.store.generation()
+        with self._lock:
+            if self._lexical is None or generation != self._generation:
+                self._lexical = LexicalIndex(self.store.all_chunks())
+                self._generation = generation
+            return self._lexical
+
+    def retrieve(self, query: Query, top_k: int) -> list[Passage]:
+        """The top_k passages for the query, best first, each with its sentences scored."""
+        w = self.weights
+        pool = max(w.pool, top_k)
+        index = self.lexical_index()
+        dense = self.store.nearest(query.embedding, pool) if self.mode != "bm25" else []
+        lexical = index.search(query.text, pool) if self.mode != "dense" else []
+        candidates = {c.id: (c, cos) for c, cos in dense}
+        for chunk_id, (chunk, vector) in self.store.get_chunks(
+            [cid for cid, _ in lexical if cid not in candidates]
+        ).items():
+            candidates[chunk_id] = (chunk, float(vector @ query.embedding))
+        bm25 = dict(lexical)
+        top_bm25 = max(bm25.values(), default=0.0) or 1.0
+        fused = {
+            cid: {
+                "hybrid": w.bm25 * bm25.get(cid, 0.0) / top_bm25 + (1 - w.bm25) * cos,
+                "dense": cos,
+                "bm25": bm25.get(cid, 0.0) / top_bm25,
+            }[self.mode]
+            for cid, (_, cos) in candidates.items()
+        }
+        if self.mode != "hybrid":
+            best = sorted(fused, key=fused.__getitem__, reverse=True)[:top_k]
+            sentences = self._scored_sentences(query, best, index)
+            return [
+                self._passage(candidates[cid][0], fused[cid], candidates[cid][1], sentences[cid])
+                for cid in best
+            ]
+        shortlist = sorted(fused, key=fused.__getitem__, reverse=True)[:pool]
+        sentences = self._scored_sentences(query, shortlist, index)
+        final = {
+            cid: w.fused * fused[cid] + (1 - w.fused) * max((s.score for s in sentences[cid]), default=0.0)
+            for cid in shortlist
+        }
+        best = sorted(final, key=final.__getitem__, reverse=True)[:top_k]
+        return [
+            self._passage(candidates[cid][0], final[cid], candidates[cid][1], sentences[cid]) for cid in best
+        ]
+
+    def _scored_sentences(
+        self, query: Query, chunk_ids: list[str], index: LexicalIndex
+    ) -> dict[str, list[ScoredSentence]]:
+        stored = self.store.sentences_of(chunk_ids)
+        scores = sentence_scores(query, stored, index, self.weights.sentence_semantic)
+        by_chunk: dict[str, list[ScoredSentence]] = {cid: [] for cid in chunk_ids}
+        for s, score in zip(stored, scores, strict=True):
+            by_chunk[s.chunk_id].append(
+                ScoredSentence(s.sentence.start, s.sentence.end, s.sentence.text, score)
+            )
+        for found in by_chunk.values():
+            found.sort(key=lambda s: s.score, reverse=True)
+        return by_chunk
+
+    @staticmethod
+    def _passage(chunk: Chunk, rank_score: float, cosine: float, sentences: list[ScoredSentence]) -> Passage:
+        best_sentence = sentences[0].score if sentences else 0.0
+        return Passage(
+            chunk=chunk,
+            score=relevance(cosine, best_sentence),
+            rank_score=rank_score,
+            sentences=sentences,
+        )
+
+
+def sentence_scores(
+    query: Query, sentences: list[StoredSentence], index: LexicalIndex, semantic_weight: float
+) -> list[float]:
+    """How well each sentence answers the query: cosine mixed with the share of the query's rare words."""
+    if not sentences:
+        return []
+    weights = {t: index.idf(t) for t in set(terms(query.text))}
+    total = sum(weights.values()) or 1.0
+    cosines = np.stack([s.embedding for s in sentences]) @ query.embedding
+    return [
+        semantic_weight * float(cos)
+        + (1 - semantic_weight) * sum(weights[t] for t in set(terms(s.sentence.text)) if t in weights) / total
+        for s, cos in zip(sentences, cosines, strict=True)
+    ]
+
+
+def relevance(cosine: float, best_sentence: float) -> float:
+    """A 0..1 relevance that means the same for every query, used to decide whether to abstain."""
+    return max(0.0, min(1.0, best_sentence))

@@ -1,0 +1,46 @@
+"""All settings in one place, read from the environment and `.env`."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_EMBED_MODEL = "bundled:all-MiniLM-L6-v2"
+
+
+class Settings(BaseSettings):
+    """Every knob of the product; names match `.env.example`."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    corpus_dir: Path = Field(Path("corpus"), description="Folder of documents to ingest.")
+    data_dir: Path = Field(Path(".data"), description="Where the embedded Chroma and indexes live.")
+    collection_name: str = Field("documents", min_length=3, description="Chroma collection name.")
+    chroma_host: str | None = Field(None, description="Chroma server host; unset = embedded store.")
+    chroma_port: int = Field(8000, description="Chroma server port.")
+    embed_model: str = Field(
+        DEFAULT_EMBED_MODEL,
+        description="Embedding model: the bundled default, a local path, or a hub name.",
+    )
+    chunk_size: int = Field(256, gt=16, description="Chunk size in tokens (tiktoken cl100k).")
+    chunk_overlap: int = Field(48, ge=0, description="Overlap between chunks in tokens.")
+    top_k: int = Field(5, ge=1, le=50, description="Passages retrieved per question.")
+    min_relevance: float = Field(
+        0.32, description="Abstain when the best passage's relevance is below this (0..1)."
+    )
+    answer_sentences: int = Field(3, ge=1, le=5, description="Most sentences in an answer.")
+    max_question_chars: int = Field(1000, ge=10, description="Longest accepted question.")
+    api_url: str = Field("http://127.0.0.1:8000", description="Where the UI finds the API.")
+
+    @property
+    def chroma_path(self) -> Path:
+        return self.data_dir / "chroma"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

@@ -1,0 +1,244 @@
+"""The Chroma store: chunks with their embeddings, and the sentences of each chunk with theirs."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from rag.chunking import Sentence
+from rag.errors import StoreUnavailable
+from rag.models import Chunk
+from rag.settings import Settings
+
+# Chroma's telemetry must stay off even where a client is created without our settings.
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+import chromadb
+from chromadb.config import Settings as ChromaSettings
+
+_BATCH = 1000
+
+
+@dataclass(frozen=True)
+class StoredSentence:
+    """A sentence of a stored chunk with its embedding; offsets are within the chunk's text."""
+
+    chunk_id: str
+    sentence: Sentence
+    embedding: np.ndarray
+
+
+class Store:
+    """Chunks and sentences in two Chroma collections; embeddings are always passed in, never computed."""
+
+    def __init__(self, client: Any, collection_name: str) -> None:
+        self.client = client
+        self.name = collection_name
+        try:
+            self.chunks = client.get_or_create_collection(
+                collection_name,
+                configuration={"hnsw": {"space": "cosine"}},
+                embedding_function=None,
+            )
+            self.sentences = client.get_or_create_collection(
+                f"{collection_name}-sentences",
+                configuration={"hnsw": {"space": "cosine"}},
+                embedding_function=None,
+            )
+        except Exception as exc:
+            raise StoreUnavailable(f"cannot open the Chroma collection {collection_name!r}: {exc}") from exc
+
+    # -- reading ---------------------------------------------------------
+
+    def count(self) -> int:
+        """Chunks in the store."""
+        return self._call(self.chunks.count)
+
+    def generation(self) -> str:
+        """A token that changes whenever the stored chunks change."""
+        meta = self._call(lambda: self.client.get_collection(self.name).metadata) or {}
+        return str(meta.get("generation", ""))
+
+    def documents(self) -> dict[str, str]:
+        """Each stored source with its content hash."""
+        found: dict[str, str] = {}
+        for meta in self._all(include=["metadatas"])["metadatas"]:
+            found[meta["source"]] = meta["content_hash"]
+        return found
+
+    def all_chunks(self) -> list[Chunk]:
+        """Every stored chunk, in a stable order."""
+        result = self._all(include=["documents", "metadatas"])
+        chunks = [
+            _to_chunk(i, d, m)
+            for i, d, m in zip(result["ids"], result["documents"], result["metadatas"], strict=True)
+        ]
+        return sorted(chunks, key=lambda c: (c.source, c.index))
+
+    def get_chunks(self, ids: Sequence[str]) -> dict[str, tuple[Chunk, np.ndarray]]:
+        """Chunks by id, with their embeddings."""
+        if not ids:
+            return {}
+        r = self._call(
+            lambda: self.chunks.get(ids=list(ids), include=["documents", "metadatas", "embeddings"])
+        )
+        return {
+            i: (_to_chunk(i, d, m), np.asarray(e, dtype=np.float32))
+            for i, d, m, e in zip(r["ids"], r["documents"], r["metadatas"], r["embeddings"], strict=True)
+        }
+
+    def nearest(self, embedding: np.ndarray, n: int) -> list[tuple[Chunk, float]]:
+        """The n chunks nearest the embedding, with cosine similarity."""
+        total = self.count()
+        if total == 0:
+            return []
+        r = self._call(
+            lambda: self.chunks.query(
+                query_embeddings=[embedding.tolist()],
+                n_results=min(n, total),
+                include=["documents", "metadatas", "distances"],
+            )
+        )
+        return [
+            (_to_chunk(i, d, m), 1.0 - float(dist))
+            for i, d, m, dist in zip(
+                r["ids"][0], r["documents"][0], r["metadatas"][0], r["distances"][0], strict=True
+            )
+        ]
+
+    def sentences_of(self, chunk_ids: Sequence[str]) -> list[StoredSentence]:
+        """The stored sentences of the given chunks, with their embeddings."""
+        if not chunk_ids:
+            return []
+        r = self._call(
+            lambda: self.sentences.get(
+                where={"chunk_id": {"$in": list(chunk_ids)}},
+                include=["documents", "metadatas", "embeddings"],
+            )
+        )
+        return [
+            StoredSentence(m["chunk_id"], Sentence(m["start"], m["end"], d), np.asarray(e, dtype=np.float32))
+            for d, m, e in zip(r["documents"], r["metadatas"], r["embeddings"], strict=True)
+        ]
+
+    # -- writing ---------------------------------------------------------
+
+    def add(
+        self,
+        chunks: Sequence[Chunk],
+        embeddings: np.ndarray,
+        sentences: Sequence[tuple[str, Sentence]],
+        sentence_embeddings: np.ndarray,
+    ) -> None:
+        """Write chunks and their sentences; ids are stable, so writing twice changes nothing."""
+        for lo in range(0, len(sentences), _BATCH):
+            part = sentences[lo : lo + _BATCH]
+            self._call(
+                lambda part=part, lo=lo: self.sentences.upsert(
+                    ids=[f"{cid}-s{s.start}" for cid, s in part],
+                    embeddings=sentence_embeddings[lo : lo + len(part)].tolist(),
+                    documents=[s.text for _, s in part],
+                    metadatas=[{"chunk_id": cid, "start": s.start, "end": s.end} for cid, s in part],
+                )
+            )
+        # Chunks go last: a chunk is only ever visible once its sentences are stored.
+        for lo in range(0, len(chunks), _BATCH):
+            part = chunks[lo : lo + _BATCH]
+            self._call(
+                lambda part=part, lo=lo: self.chunks.upsert(
+                    ids=[c.id for c in part],
+                    embeddings=embeddings[lo : lo + len(part)].tolist(),
+                    documents=[c.text for c in part],
+                    metadatas=[_metadata(c) for c in part],
+                )
+            )
+
+    def delete_source(self, source: str, keep_hash: str | None = None) -> None:
+        """Remove a document's chunks (all, or all but those of one content hash)."""
+        where: dict[str, Any] = {"source": source}
+        if keep_hash is not None:
+            where = {"$and": [{"source": source}, {"content_hash": {"$ne": keep_hash}}]}
+        ids = self._call(lambda: self.chunks.get(where=where, include=[]))["ids"]
+        if not ids:
+            return
+        self._call(lambda: self.chunks.delete(ids=ids))
+        for lo in range(0, len(ids), _BATCH):
+            part = ids[lo : lo + _BATCH]
+            self._call(lambda part=part: self.sentences.delete(where={"chunk_id": {"$in": part}}))
+
+    def bump_generation(self) -> None:
+        """Tell readers that the chunks changed."""
+        self._call(lambda: self.chunks.modify(metadata={"generation": uuid.uuid4().hex}))
+
+    # -- helpers ---------------------------------------------------------
+
+    def _all(self, include: list[str]) -> dict[str, list[Any]]:
+        out: dict[str, list[Any]] = {"ids": [], "documents": [], "metadatas": []}
+        total = self.count()
+        for offset in range(0, total, _BATCH):
+            r = self._call(
+                lambda offset=offset: self.chunks.get(include=include, limit=_BATCH, offset=offset)
+            )
+            out["ids"] += r["ids"]
+            for key in ("documents", "metadatas"):
+                if key in include:
+                    out[key] += r[key]
+        return out
+
+    @staticmethod
+    def _call(fn: Any) -> Any:
+        try:
+            return fn()
+        except StoreUnavailable:
+            raise
+        except (ConnectionError, OSError) as exc:
+            raise StoreUnavailable(f"the vector store is unreachable: {exc}") from exc
+        except Exception as exc:
+            if "connect" in str(exc).lower():
+                raise StoreUnavailable(f"the vector store is unreachable: {exc}") from exc
+            raise
+
+
+def open_store(settings: Settings) -> Store:
+    """The store named by the settings: a Chroma server when CHROMA_HOST is set, else on disk."""
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    try:
+        if settings.chroma_host:
+            client = chromadb.HttpClient(
+                host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings
+            )
+        else:
+            settings.chroma_path.mkdir(parents=True, exist_ok=True)
+            client = chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
+    except Exception as exc:
+        raise StoreUnavailable(f"cannot open the vector store: {exc}") from exc
+    return Store(client, settings.collection_name)
+
+
+def _metadata(c: Chunk) -> dict[str, Any]:
+    return {
+        "source": c.source,
+        "title": c.title,
+        "content_hash": c.content_hash,
+        "chunk_index": c.index,
+        "start_char": c.start_char,
+        "end_char": c.end_char,
+    }
+
+
+def _to_chunk(chunk_id: str, text: str, m: dict[str, Any]) -> Chunk:
+    return Chunk(
+        id=chunk_id,
+        source=m["source"],
+        title=m["title"],
+        content_hash=m["content_hash"],
+        index=int(m["chunk_index"]),
+        start_char=int(m["start_char"]),
+        end_char=int(m["end_char"]),
+        text=text,
+    )

@@ -1,0 +1,31 @@
+"""Request and response bodies of the API; the answer itself is the core's `Answer`."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from rag.models import SearchHit, Turn
+
+
+class AskRequest(BaseModel):
+    question: str = Field(description="The question, in plain words.", examples=["How many troops?"])
+    history: list[Turn] = Field(
+        default_factory=list,
+        description="Earlier turns of the chat, oldest first; follow-up questions are read in their light.",
+    )
+    top_k: int | None = Field(None, ge=1, le=50, description="Passages to retrieve (default: TOP_K).")
+
+
+class SearchRequest(BaseModel):
+    query: str = Field(description="What to look for.")
+    top_k: int | None = Field(None, ge=1, le=50, description="Passages to return (default: TOP_K).")
+
+
+class SearchResponse(BaseModel):
+    results: list[SearchHit] = Field(description="The passages, best first.")
+
+
+class Health(BaseModel):
+    status: str = Field(description='"ok" when the store answers.')
+    chunks: int = Field(description="Chunks in the store.")
+    collection: str = Field(description="The Chroma collection served.")

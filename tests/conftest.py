@@ -1,0 +1,104 @@
+"""Shared fixtures: one embedding model per session, real Chroma on disk, the real app over HTTP."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from fastapi.testclient import TestClient
+from llama_index.core.base.embeddings.base import BaseEmbedding
+
+from rag.assistant import Assistant, build_assistant
+from rag.embedding import load_embedder
+from rag.ingestion import IngestReport, ingest
+from rag.settings import Settings
+from server.app import create_app
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "corpus"
+SHARED = ROOT.parent / "shared"
+SEED_QA = SHARED / "eval" / "seed_qa.jsonl"
+SQUAD = SHARED / "eval" / "squad2-wiki5"
+
+
+def make_settings(data_dir: Path, **overrides: object) -> Settings:
+    """Settings for a test: defaults plus overrides, never the developer's own .env."""
+    return Settings(_env_file=None, data_dir=data_dir, **overrides)
+
+
+@pytest.fixture(scope="session")
+def embedder() -> BaseEmbedding:
+    return load_embedder()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path / "data", corpus_dir=tmp_path / "corpus")
+
+
+@pytest.fixture
+def assistant(settings: Settings, embedder: BaseEmbedding) -> Assistant:
+    """An assistant over an empty store in a temporary directory."""
+    return build_assistant(settings, embedder)
+
+
+def ingest_into(assistant: Assistant, root: Path) -> IngestReport:
+    s = assistant.settings
+    return ingest(root, assistant.store, assistant.embedder, s.chunk_size, s.chunk_overlap)
+
+
+@pytest.fixture(scope="session")
+def corpus_assistant(tmp_path_factory: pytest.TempPathFactory, embedder: BaseEmbedding) -> Assistant:
+    """An assistant over the shipped corpus, ingested once per session."""
+    tmp = tmp_path_factory.mktemp("corpus-store")
+    corpus = tmp / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    assistant = build_assistant(make_settings(tmp / "data", corpus_dir=corpus), embedder)
+    ingest_into(assistant, corpus)
+    return assistant
+
+
+@pytest.fixture(scope="session")
+def api(corpus_assistant: Assistant) -> Iterator[TestClient]:
+    """The real app over HTTP (in-process transport), serving the shipped corpus."""
+    with TestClient(create_app(assistant=corpus_assistant)) as client:
+        yield client
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def live_server(corpus_assistant: Assistant) -> Iterator[str]:
+    """The real app served by uvicorn on a loopback port; yields its base URL."""
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(assistant=corpus_assistant), host="127.0.0.1", port=port, log_level="warning"
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    else:
+        raise RuntimeError("the test server did not start")
+    yield url
+    server.should_exit = True
+    thread.join(timeout=10)

@@ -1,0 +1,50 @@
+from pathlib import Path
+
+import pytest
+
+from rag.documents import extract_title, find_files, read_document
+from rag.errors import CorpusNotFound, EmptyCorpus
+
+
+def test_find_files_walks_subfolders_and_skips_hidden_and_unsupported(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("A")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "b.md").write_text("B")
+    (tmp_path / "c.csv").write_text("C")
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "d.txt").write_text("D")
+    assert [p.relative_to(tmp_path).as_posix() for p in find_files(tmp_path)] == ["a.txt", "sub/b.md"]
+
+
+def test_missing_path_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(CorpusNotFound, match="does not exist"):
+        find_files(tmp_path / "nope")
+
+
+def test_folder_without_documents_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "notes.csv").write_text("x")
+    with pytest.raises(EmptyCorpus, match="no documents"):
+        find_files(tmp_path)
+
+
+def test_document_source_is_relative_with_forward_slashes(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    path = tmp_path / "sub" / "b.md"
+    path.write_text("# Heading\n\nBody.")
+    document = read_document(path, tmp_path)
+    assert document.source == "sub/b.md"
+    assert document.title == "Heading"
+    assert len(document.content_hash) == 64
+
+
+def test_title_comes_from_markdown_heading_or_first_line_or_file_name() -> None:
+    assert extract_title("intro\n\n## Real Title\n", Path("x.md")) == "Real Title"
+    assert extract_title("Normans\n\nThe Normans were...", Path("normans.txt")) == "Normans"
+    long_first_line = "This is a whole paragraph that runs on and ends with a full stop."
+    assert extract_title(long_first_line + "\n\nMore.", Path("my-notes_2024.txt")) == "My Notes 2024"
+
+
+def test_invalid_utf8_is_read_with_replacement_characters(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.txt"
+    path.write_bytes("Café au lait.".encode("latin-1"))
+    assert "Caf\ufffd au lait." in read_document(path, tmp_path).text

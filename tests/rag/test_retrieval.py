@@ -1,0 +1,41 @@
+from pathlib import Path
+
+from rag.assistant import Assistant, build_assistant
+from tests.conftest import ingest_into
+from tests.rag.test_ingestion import write
+
+FACTS = {
+    "volcano.txt": "Volcanoes\n\nMount Etna is an active volcano on the east coast of Sicily.",
+    "bread.txt": "Baking\n\nSourdough bread rises because of wild yeast and lactic acid bacteria.",
+    "chess.txt": "Chess\n\nThe Sicilian Defence is a chess opening that begins 1.e4 c5.",
+}
+
+
+def test_hybrid_retrieval_ranks_the_passage_that_holds_the_answer_first(
+    assistant: Assistant, tmp_path: Path
+) -> None:
+    for name, text in FACTS.items():
+        write(tmp_path / "docs", name, text)
+    ingest_into(assistant, tmp_path / "docs")
+    passages = assistant.search("Which volcano is on Sicily?", top_k=3)
+    assert passages[0].chunk.source == "volcano.txt"
+    assert passages[0].score > passages[-1].score
+    assert all(0.0 <= p.score <= 1.0 for p in passages)
+
+
+def test_bm25_index_follows_the_store_after_re_ingestion(assistant: Assistant, tmp_path: Path) -> None:
+    write(tmp_path / "docs", "bread.txt", FACTS["bread.txt"])
+    ingest_into(assistant, tmp_path / "docs")
+    assert assistant.retriever.lexical_index().size == 1
+    write(tmp_path / "docs", "chess.txt", FACTS["chess.txt"])
+    ingest_into(assistant, tmp_path / "docs")
+    assert assistant.retriever.lexical_index().size == 2
+    assert assistant.search("Sicilian Defence opening", top_k=1)[0].chunk.source == "chess.txt"
+
+
+def test_every_mode_returns_passages_with_scored_sentences(corpus_assistant: Assistant) -> None:
+    for mode in ("hybrid", "dense", "bm25"):
+        other = build_assistant(corpus_assistant.settings, corpus_assistant.embedder, mode=mode)
+        passages = other.search("How many casualties a day is Russia suffering?", top_k=2)
+        assert passages and passages[0].sentences
+        assert any("1200 casualties" in s.text for s in passages[0].sentences)

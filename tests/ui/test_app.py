@@ -1,0 +1,45 @@
+"""The real Streamlit script, driven by AppTest against a real server on loopback."""
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import free_port
+
+APP = str(Path(__file__).resolve().parents[2] / "ui" / "app.py")
+
+
+def run_app(monkeypatch: pytest.MonkeyPatch, api_url: str) -> AppTest:
+    monkeypatch.setenv("API_URL", api_url)
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.run()
+    return app
+
+
+def test_chat_shows_the_answer_and_expandable_citations(monkeypatch, live_server: str) -> None:
+    app = run_app(monkeypatch, live_server)
+    assert "chunks indexed" in app.sidebar.success[0].value
+    app.chat_input[0].set_value("What agreement did Russia and North Korea recently sign?").run()
+    messages = app.chat_message
+    assert [m.name for m in messages] == ["user", "assistant"]
+    assert "defence pact" in messages[1].markdown[0].value
+    assert "[1]" in messages[1].markdown[0].value
+    assert "north-korean-troops-to-russia.txt" in messages[1].expander[0].label
+
+
+def test_chat_keeps_the_conversation(monkeypatch, live_server: str) -> None:
+    app = run_app(monkeypatch, live_server)
+    app.chat_input[0].set_value("How many North Korean troops are part of the initial deployment?").run()
+    app.chat_input[0].set_value("Who won the 2022 FIFA World Cup final?").run()
+    messages = app.chat_message
+    assert [m.name for m in messages] == ["user", "assistant", "user", "assistant"]
+    assert "could not find" in messages[3].markdown[0].value
+
+
+def test_unreachable_server_is_reported_plainly(monkeypatch) -> None:
+    dead = f"http://127.0.0.1:{free_port()}"
+    app = run_app(monkeypatch, dead)
+    assert "unreachable" in app.sidebar.error[0].value
+    app.chat_input[0].set_value("Anything?").run()
+    assert "unreachable" in app.chat_message[1].error[0].value

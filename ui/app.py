@@ -1,0 +1,78 @@
+"""Streamlit chat over the API: `streamlit run ui/app.py`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+# `streamlit run` puts only ui/ on the path; the project root holds the shared settings.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from rag.settings import Settings
+from ui import client
+
+HISTORY_TURNS = 6
+
+st.set_page_config(page_title="Document Q&A", page_icon="📄")
+api_url = Settings().api_url
+
+if "messages" not in st.session_state:
+    st.session_state.messages = []
+
+
+def show_citations(citations: list[dict[str, Any]]) -> None:
+    for c in citations:
+        with st.expander(f"[{c['id']}] {c['title']} — {c['source']}"):
+            st.caption(f"characters {c['start_char']}–{c['end_char']} · relevance {c['score']:.2f}")
+            st.text(c["text"])
+
+
+def show(message: dict[str, Any]) -> None:
+    with st.chat_message(message["role"]):
+        if message.get("error"):
+            st.error(message["content"])
+        else:
+            st.markdown(message["content"])
+        show_citations(message.get("citations", []))
+
+
+with st.sidebar:
+    st.header("Document Q&A")
+    try:
+        status = client.health(api_url)
+        st.success(f"Server at {api_url}: {status['chunks']} chunks indexed")
+    except (client.ServerUnreachable, client.ServerError) as exc:
+        st.error(f"The server at {api_url} is unreachable. Start it with `make run`. ({exc})")
+    if st.button("New chat"):
+        st.session_state.messages = []
+
+st.title("Ask your documents")
+for message in st.session_state.messages:
+    show(message)
+
+if question := st.chat_input("Ask a question about the documents"):
+    history = [
+        {"role": m["role"], "content": m["content"]}
+        for m in st.session_state.messages[-HISTORY_TURNS:]
+        if not m.get("error")
+    ]
+    user = {"role": "user", "content": question}
+    st.session_state.messages.append(user)
+    show(user)
+    try:
+        with st.spinner("Searching the documents…"):
+            reply = client.ask(api_url, question, history)
+        answer = {"role": "assistant", "content": reply["answer"], "citations": reply["citations"]}
+    except client.ServerUnreachable:
+        answer = {
+            "role": "assistant",
+            "content": f"The server at {api_url} is unreachable. Is it running?",
+            "error": True,
+        }
+    except client.ServerError as exc:
+        answer = {"role": "assistant", "content": f"The server refused the question: {exc}", "error": True}
+    st.session_state.messages.append(answer)
+    show(answer)
