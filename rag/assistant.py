@@ -63,6 +63,6 @@ def build_assistant(
     """Wire the parts named by the settings; pass an embedder to share one already loaded."""
     embedder = embedder or load_embedder(settings.embed_model)
     store = open_store(settings)
-    retriever = Retriever(store, embedder, mode=mode)
+    retriever = Retriever(store, embedder, mode=mode, index_dir=settings.data_dir / "bm25")
     answerer = ExtractiveAnswerer(max_sentences=settings.answer_sentences)
     return Assistant(settings, store, embedder, retriever, answerer)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import math
 import re
+import shutil
+import uuid
 from collections import Counter
 from functools import lru_cache
+from pathlib import Path
 
 import bm25s
 import Stemmer
@@ -37,14 +41,42 @@ def terms(text: str) -> list[str]:
 class LexicalIndex:
     """A BM25 index of chunks and the document frequency of each term."""
 
-    def __init__(self, chunks: list[Chunk]) -> None:
-        self.chunk_ids = [c.id for c in chunks]
+    def __init__(self, chunk_ids: list[str], document_frequency: Counter[str], bm25: bm25s.BM25) -> None:
+        self.chunk_ids = chunk_ids
+        self.document_frequency = document_frequency
+        self.size = len(chunk_ids)
+        self._bm25 = bm25
+
+    @classmethod
+    def build(cls, chunks: list[Chunk]) -> LexicalIndex:
+        """Index the chunks' titles and texts."""
         tokenized = [terms(f"{c.title}\n{c.text}") for c in chunks]
-        self.document_frequency = Counter(t for toks in tokenized for t in set(toks))
-        self.size = len(chunks)
-        self._bm25 = bm25s.BM25()
+        bm25 = bm25s.BM25()
         if chunks:
-            self._bm25.index(tokenized, show_progress=False)
+            bm25.index(tokenized, show_progress=False)
+        frequency = Counter(t for toks in tokenized for t in set(toks))
+        return cls([c.id for c in chunks], frequency, bm25)
+
+    def save(self, folder: Path) -> None:
+        """Write the index to folder atomically: readers see the whole index or none."""
+        staging = folder.with_name(f".{folder.name}.{uuid.uuid4().hex}")
+        staging.mkdir(parents=True)
+        if self.size:
+            self._bm25.save(str(staging), show_progress=False)
+        meta = {"chunk_ids": self.chunk_ids, "document_frequency": self.document_frequency}
+        (staging / "chunks.json").write_text(json.dumps(meta))
+        try:
+            staging.rename(folder)
+        except OSError:  # another process saved the same index first
+            shutil.rmtree(staging, ignore_errors=True)
+
+    @classmethod
+    def load(cls, folder: Path) -> LexicalIndex:
+        """Read an index written by save()."""
+        meta = json.loads((folder / "chunks.json").read_text())
+        ids = meta["chunk_ids"]
+        bm25 = bm25s.BM25.load(str(folder), show_progress=False) if ids else bm25s.BM25()
+        return cls(ids, Counter(meta["document_frequency"]), bm25)
 
     def search(self, query: str, n: int) -> list[tuple[str, float]]:
         """The n best chunk ids for the query with their BM25 scores (only those that match)."""

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -39,9 +41,15 @@ class Retriever:
     """Finds the passages for a query; keeps a BM25 index in step with the store."""
 
     def __init__(
-        self, store: Store, embedder: BaseEmbedding, mode: Mode = "hybrid", weights: Weights | None = None
+        self,
+        store: Store,
+        embedder: BaseEmbedding,
+        mode: Mode = "hybrid",
+        weights: Weights | None = None,
+        index_dir: Path | None = None,
     ) -> None:
         self.store = store
+        self.index_dir = index_dir
         self.embedder = embedder
         self.mode = mode
         self.weights = weights or Weights()
@@ -54,13 +62,29 @@ class Retriever:
         return Query(text=text, embedding=embed_query(self.embedder, text))
 
     def lexical_index(self) -> LexicalIndex:
-        """The BM25 index, rebuilt from the store whenever the store has changed since."""
+        """The BM25 index of the store as it is now: kept in memory, on disk per store generation."""
         generation = self.store.generation()
         with self._lock:
             if self._lexical is None or generation != self._generation:
-                self._lexical = LexicalIndex(self.store.all_chunks())
+                self._lexical = self._load_or_build(generation)
                 self._generation = generation
             return self._lexical
+
+    def _load_or_build(self, generation: str) -> LexicalIndex:
+        if self.index_dir is None or not generation:
+            return LexicalIndex.build(self.store.all_chunks())
+        # The store is the truth; the file is a cache named by the generation it was built from,
+        # so processes sharing a store never serve an index of another version.
+        folder = self.index_dir / self.store.name / generation
+        if folder.exists():
+            return LexicalIndex.load(folder)
+        index = LexicalIndex.build(self.store.all_chunks())
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        index.save(folder)
+        for stale in folder.parent.iterdir():
+            if stale.name != generation:
+                shutil.rmtree(stale, ignore_errors=True)
+        return index
 
     def retrieve(self, query: Query, top_k: int) -> list[Passage]:
         """The top_k passages for the query, best first, each with its sentences scored."""

@@ -39,3 +39,22 @@ def test_every_mode_returns_passages_with_scored_sentences(corpus_assistant: Ass
         passages = other.search("How many casualties a day is Russia suffering?", top_k=2)
         assert passages and passages[0].sentences
         assert any("1200 casualties" in s.text for s in passages[0].sentences)
+
+
+def test_bm25_index_is_saved_per_store_version_and_reloaded(assistant: Assistant, tmp_path: Path) -> None:
+    write(tmp_path / "docs", "volcano.txt", FACTS["volcano.txt"])
+    ingest_into(assistant, tmp_path / "docs")
+    assistant.retriever.lexical_index()
+    folder = assistant.settings.data_dir / "bm25" / assistant.store.name
+    [saved] = list(folder.iterdir())
+    assert saved.name == assistant.store.generation()
+
+    fresh = build_assistant(assistant.settings, assistant.embedder)
+    assert fresh.retriever.lexical_index().search("Etna volcano", 1) == (
+        assistant.retriever.lexical_index().search("Etna volcano", 1)
+    )
+
+    write(tmp_path / "docs", "bread.txt", FACTS["bread.txt"])
+    ingest_into(assistant, tmp_path / "docs")
+    assert fresh.retriever.lexical_index().size == 2
+    assert [p.name for p in folder.iterdir()] == [assistant.store.generation()]
