@@ -83,6 +83,7 @@ def cite(chosen: list[tuple[Passage, ScoredSentence]]) -> Answer:
                     chunk_id=chunk.id,
                     start_char=chunk.start_char,
                     end_char=chunk.end_char,
+                    page=chunk.page,
                 )
             )
         parts.append(f"{sentence.text} [{numbers[chunk.id]}]")

@@ -45,6 +45,7 @@ def chunk_document(document: Document, chunk_size: int, chunk_overlap: int) -> l
                 start_char=start,
                 end_char=end,
                 text=text,
+                page=document.page_at(start),
             )
         )
     return chunks

@@ -5,50 +5,79 @@ from __future__ import annotations
 import hashlib
 import re
 import string
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from rag.errors import CorpusNotFound, EmptyCorpus
+from rag.errors import CorpusNotFound, EmptyCorpus, UnreadableDocument
 from rag.models import Document
+from rag.readers import READERS
 
-SUPPORTED_SUFFIXES = frozenset({".txt", ".md", ".markdown"})
+SUPPORTED_SUFFIXES = frozenset(READERS)
 _MAX_TITLE_CHARS = 120
 
 
-def find_files(root: Path) -> list[Path]:
-    """Supported files under root (or root itself), sorted; an error when there are none."""
+@dataclass
+class Scan:
+    """What a folder holds: files to read, files skipped (unsupported) and refused (unsafe)."""
+
+    files: list[Path] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
+    refused: dict[str, str] = field(default_factory=dict)
+
+
+def scan(root: Path) -> Scan:
+    """Supported files under root (or root itself), sorted; an error when there are none at all."""
     if not root.exists():
         raise CorpusNotFound(f"path does not exist: {root}")
-    if root.is_file():
-        files = [root] if root.suffix.lower() in SUPPORTED_SUFFIXES else []
-    else:
-        files = sorted(
-            p
-            for p in root.rglob("*")
-            if p.is_file()
-            and p.suffix.lower() in SUPPORTED_SUFFIXES
-            and not any(part.startswith(".") for part in p.relative_to(root).parts)
-        )
-    if not files:
+    base = (root.parent if root.is_file() else root).resolve()
+    candidates = [root] if root.is_file() else sorted(root.rglob("*"))
+    found = Scan()
+    for path in candidates:
+        if not root.is_file() and any(part.startswith(".") for part in path.relative_to(root).parts):
+            continue
+        name = path.relative_to(root).as_posix() if not root.is_file() else path.name
+        if path.is_symlink() and not path.resolve().is_relative_to(base):
+            found.refused[name] = "symlink pointing outside the corpus"
+        elif not path.is_file():
+            continue
+        elif path.suffix.lower() not in SUPPORTED_SUFFIXES:
+            found.skipped[name] = f"unsupported file type {path.suffix or '(none)'}"
+        else:
+            found.files.append(path)
+    if not found.files and not found.refused:
         kinds = ", ".join(sorted(SUPPORTED_SUFFIXES))
         raise EmptyCorpus(f"no documents ({kinds}) under {root}")
-    return files
+    return found
 
 
 def source_name(path: Path, root: Path) -> str:
     """The path as stored and cited: relative to the corpus root, with forward slashes."""
     base = root.parent if root.is_file() else root
-    return path.resolve().relative_to(base.resolve()).as_posix()
+    return path.relative_to(base).as_posix()
 
 
-def read_document(path: Path, root: Path) -> Document:
-    """Read one file; undecodable bytes are replaced rather than failing the whole run."""
+def file_hash(raw: bytes) -> str:
+    return hashlib.sha256(raw).hexdigest()
+
+
+def read_document(path: Path, root: Path, max_bytes: int) -> Document:
+    """Read and parse one file; UnreadableDocument says why when it cannot be used."""
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise UnreadableDocument(f"file is {size:,} bytes; the limit is {max_bytes:,} (MAX_FILE_BYTES)")
     raw = path.read_bytes()
-    text = raw.decode("utf-8", errors="replace")
+    if not raw.strip():
+        raise UnreadableDocument("empty file")
+    parsed = READERS[path.suffix.lower()](raw)
+    if not parsed.text.strip():
+        raise UnreadableDocument("no text could be extracted")
     return Document(
         source=source_name(path, root),
-        title=extract_title(text, path),
-        text=text,
-        content_hash=hashlib.sha256(raw).hexdigest(),
+        title=parsed.title or extract_title(parsed.text, path),
+        text=parsed.text,
+        content_hash=file_hash(raw),
+        page_starts=parsed.page_starts,
+        note=parsed.note,
     )
 
 

@@ -23,3 +23,19 @@ class StoreUnavailable(RagError):
 
 class EmbeddingModelError(RagError):
     """The embedding model cannot be loaded."""
+
+
+class UnreadableDocument(RagError):
+    """One file cannot be turned into text: empty, binary, corrupt, encrypted or too large."""
+
+
+class UnsupportedFile(RagError):
+    """A file type the readers do not handle, or an unsafe file name."""
+
+
+class IngestionBusy(RagError):
+    """Another ingestion holds the lock on this store."""
+
+
+class DocumentNotFound(RagError):
+    """No stored document has that source."""

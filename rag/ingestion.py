@@ -1,80 +1,137 @@
-"""Documents → chunks → store: bring the store in line with a folder, re-embedding only what changed."""
+"""Documents → chunks → store: bring the store in line with a folder, re-embedding only what changed.
+
+Readers never see a half-written document: a version's chunks are written first, then one registry
+write publishes it, then the old version's chunks are deleted. A run killed at any point leaves
+the last published versions intact, and the next run sweeps what it left behind.
+"""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+from filelock import FileLock, Timeout
 from llama_index.core.base.embeddings.base import BaseEmbedding
+from pydantic import BaseModel, Field
 
 from rag.chunking import Sentence, chunk_document, split_sentences
-from rag.documents import find_files, read_document
+from rag.documents import file_hash, read_document, scan, source_name
 from rag.embedding import embed_texts
-from rag.models import Chunk, Document
+from rag.errors import IngestionBusy, UnreadableDocument
+from rag.models import Chunk, Document, DocumentRecord
 from rag.store import Store
 
 
-@dataclass
-class IngestReport:
-    """What one ingestion run did, file by file."""
+class IngestReport(BaseModel):
+    """What an ingestion run did (or, for a dry run, would do), file by file."""
 
-    added: list[str] = field(default_factory=list)
-    changed: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    failed: dict[str, str] = field(default_factory=dict)
-    chunks_written: int = 0
-    seconds: float = 0.0
+    added: list[str] = Field(default_factory=list, description="New documents stored.")
+    changed: list[str] = Field(
+        default_factory=list, description="Documents whose new version replaced the old."
+    )
+    unchanged: list[str] = Field(default_factory=list, description="Documents skipped: same content hash.")
+    removed: list[str] = Field(default_factory=list, description="Documents gone from the folder, deleted.")
+    failed: dict[str, str] = Field(default_factory=dict, description="Files that could not be used, and why.")
+    skipped: dict[str, str] = Field(default_factory=dict, description="Files of unsupported types.")
+    notes: dict[str, str] = Field(default_factory=dict, description="Files read with a caveat.")
+    chunks_written: int = Field(0, description="Chunks embedded and stored.")
+    seconds: float = Field(0.0, description="Wall time of the run.")
+    dry_run: bool = Field(False, description="True when nothing was written.")
 
     @property
     def documents(self) -> int:
         return len(self.added) + len(self.changed) + len(self.unchanged)
 
     def summary(self) -> str:
+        verb = "would be written" if self.dry_run else "written"
         return (
             f"{self.documents} documents ({len(self.added)} added, {len(self.changed)} changed, "
-            f"{len(self.unchanged)} unchanged, {len(self.removed)} removed, {len(self.failed)} failed), "
-            f"{self.chunks_written} chunks written in {self.seconds:.1f} s"
+            f"{len(self.unchanged)} unchanged, {len(self.removed)} removed, {len(self.failed)} failed, "
+            f"{len(self.skipped)} skipped), {self.chunks_written} chunks {verb} in {self.seconds:.1f} s"
         )
+
+
+@dataclass
+class Plan:
+    """What a run will do: files to (re)write and sources to remove, decided by content hash."""
+
+    write: list[tuple[Path, bool]] = field(default_factory=list)  # (file, replaces a stored version)
+    report: IngestReport = field(default_factory=IngestReport)
+
+
+def plan(root: Path, store: Store, full: bool = False) -> Plan:
+    """Compare the folder with the store by content hash; with full, every file is rewritten."""
+    found = scan(root)
+    stored = {source: d.content_hash for source, d in store.documents().items()}
+    result = Plan()
+    result.report.skipped = dict(found.skipped)
+    result.report.failed = dict(found.refused)
+    seen: set[str] = set()
+    for path in found.files:
+        source = source_name(path, root)
+        seen.add(source)
+        try:
+            same = stored.get(source) == file_hash(path.read_bytes())
+        except OSError as exc:
+            result.report.failed[source] = f"cannot read: {exc}"
+            continue
+        if same and not full:
+            result.report.unchanged.append(source)
+        else:
+            result.write.append((path, source in stored))
+    result.report.removed = sorted(set(stored) - seen)
+    return result
 
 
 def ingest(
     root: Path,
     store: Store,
-    embedder: BaseEmbedding,
+    embedder: BaseEmbedding | Callable[[], BaseEmbedding],
     chunk_size: int,
     chunk_overlap: int,
+    max_file_bytes: int = 50_000_000,
+    full: bool = False,
+    dry_run: bool = False,
     on_progress: Callable[[str], None] | None = None,
 ) -> IngestReport:
-    """Make the store mirror the documents under root: add new, replace changed, drop removed."""
+    """Make the store mirror the documents under root: add new, replace changed, drop removed.
+
+    The embedder may be given as a loader, so a run with nothing to embed never loads the model.
+    """
     started = time.perf_counter()
-    files = find_files(root)
-    report = IngestReport()
-    stored = store.documents()
-    seen: set[str] = set()
-    for path in files:
+    todo = plan(root, store, full)
+    report = todo.report
+    if dry_run:
+        report.dry_run = True
+        for path, replaces in todo.write:
+            (report.changed if replaces else report.added).append(source_name(path, root))
+        report.seconds = time.perf_counter() - started
+        return report
+    orphans = store.orphans()  # left by an interrupted run; nobody can see them
+    store.delete_chunks(orphans)
+    model = None
+    for path, replaces in todo.write:
+        source = source_name(path, root)
         try:
-            document = read_document(path, root)
-        except OSError as exc:
-            report.failed[str(path)] = f"cannot read: {exc}"
+            document = read_document(path, root, max_file_bytes)
+        except (UnreadableDocument, OSError) as exc:
+            report.failed[source] = str(exc)
             continue
-        seen.add(document.source)
-        if not document.text.strip():
-            report.failed[document.source] = "empty document"
-        elif stored.get(document.source) == document.content_hash:
-            report.unchanged.append(document.source)
-        else:
-            report.chunks_written += write_document(document, store, embedder, chunk_size, chunk_overlap)
-            (report.changed if document.source in stored else report.added).append(document.source)
+        if document.note:
+            report.notes[source] = document.note
+        if model is None:
+            model = embedder if isinstance(embedder, BaseEmbedding) else embedder()
+        report.chunks_written += write_document(document, store, model, chunk_size, chunk_overlap)
+        (report.changed if replaces else report.added).append(source)
         if on_progress:
-            on_progress(document.source)
-    for source in sorted(set(stored) - seen):
-        store.delete_source(source)
-        report.removed.append(source)
-    if report.added or report.changed or report.removed:
+            on_progress(source)
+    for source in report.removed:
+        remove_document(store, source)
+    if report.added or report.changed or report.removed or orphans:
         store.bump_generation()
     report.seconds = time.perf_counter() - started
     return report
@@ -83,7 +140,17 @@ def ingest(
 def write_document(
     document: Document, store: Store, embedder: BaseEmbedding, chunk_size: int, chunk_overlap: int
 ) -> int:
-    """Chunk, embed and store one document, then drop its previous version; returns chunks written."""
+    """Store a document's new version, publish it, then delete the old one; returns chunks written."""
+    record = stage_document(document, store, embedder, chunk_size, chunk_overlap)
+    store.publish(record)
+    store.delete_chunks(store.chunk_ids_of(document.source, except_hash=document.content_hash))
+    return record.chunks
+
+
+def stage_document(
+    document: Document, store: Store, embedder: BaseEmbedding, chunk_size: int, chunk_overlap: int
+) -> DocumentRecord:
+    """Write a version's chunks and sentences, unseen by readers until published."""
     chunks = chunk_document(document, chunk_size, chunk_overlap)
     sentences = sentences_of(chunks)
     vectors = embed_texts(embedder, [embedding_text(c) for c in chunks])
@@ -91,9 +158,19 @@ def write_document(
     if not sentences:
         sentence_vectors = np.zeros((0, vectors.shape[1]), dtype=np.float32)
     store.add(chunks, vectors, sentences, sentence_vectors)
-    # New ids are written before old ones go, so a reader always finds one version.
-    store.delete_source(document.source, keep_hash=document.content_hash)
-    return len(chunks)
+    return DocumentRecord(
+        source=document.source,
+        title=document.title,
+        content_hash=document.content_hash,
+        chunks=len(chunks),
+        ingested_at=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
+
+
+def remove_document(store: Store, source: str) -> None:
+    """Hide a document from readers, then delete its chunks."""
+    store.unpublish(source)
+    store.delete_chunks(store.chunk_ids_of(source))
 
 
 def sentences_of(chunks: list[Chunk]) -> list[tuple[str, Sentence]]:
@@ -104,3 +181,22 @@ def sentences_of(chunks: list[Chunk]) -> list[tuple[str, Sentence]]:
 def embedding_text(chunk: Chunk) -> str:
     """What is embedded for a chunk: its title gives context that the passage alone may lack."""
     return f"{chunk.title}\n{chunk.text}"
+
+
+class IngestionLock:
+    """One ingestion per store at a time; a second one is refused at once, with a clear message."""
+
+    def __init__(self, data_dir: Path) -> None:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.path = data_dir / "ingest.lock"
+        self._lock = FileLock(self.path, timeout=0)
+
+    def __enter__(self) -> IngestionLock:
+        try:
+            self._lock.acquire()
+        except Timeout as exc:
+            raise IngestionBusy(f"another ingestion is running on this store (lock: {self.path})") from exc
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._lock.release()

@@ -16,6 +16,14 @@ class Document:
     title: str
     text: str
     content_hash: str
+    page_starts: tuple[int, ...] = ()  # offset of each page in text, for paged formats
+    note: str | None = None  # e.g. the encoding guessed for a file that was not UTF-8
+
+    def page_at(self, offset: int) -> int | None:
+        """The 1-based page holding a character offset, or None for formats without pages."""
+        if not self.page_starts:
+            return None
+        return sum(1 for start in self.page_starts if start <= offset) or 1
 
 
 @dataclass(frozen=True)
@@ -30,6 +38,7 @@ class Chunk:
     start_char: int
     end_char: int
     text: str
+    page: int | None = None
 
 
 @dataclass(frozen=True)
@@ -52,6 +61,16 @@ class Passage:
     sentences: list[ScoredSentence] = field(default_factory=list)
 
 
+class DocumentRecord(BaseModel):
+    """A document as the store holds it: the version readers see."""
+
+    source: str = Field(description="Path relative to the corpus root.")
+    title: str = Field(description="Document title.")
+    content_hash: str = Field(description="SHA-256 of the file's bytes.")
+    chunks: int = Field(description="Chunks stored for this version.")
+    ingested_at: str = Field(description="When this version was stored (UTC, ISO 8601).")
+
+
 class Turn(BaseModel):
     role: Literal["user", "assistant"] = Field(description="Who said it.")
     content: str = Field(description="What was said.")
@@ -66,6 +85,7 @@ class Citation(BaseModel):
     chunk_id: str = Field(description="Stable id of the chunk in the store.")
     start_char: int = Field(description="Offset of the passage's first character in the source.")
     end_char: int = Field(description="Offset just past the passage's last character.")
+    page: int | None = Field(None, description="Page of the passage's start, for PDFs.")
 
 
 class Answer(BaseModel):
@@ -83,6 +103,7 @@ class SearchHit(BaseModel):
     chunk_id: str
     start_char: int
     end_char: int
+    page: int | None = None
 
     @classmethod
     def from_passage(cls, rank: int, passage: Passage) -> SearchHit:
@@ -96,4 +117,5 @@ class SearchHit(BaseModel):
             chunk_id=c.id,
             start_char=c.start_char,
             end_char=c.end_char,
+            page=c.page,
         )

@@ -98,6 +98,11 @@ class Retriever:
             [cid for cid, _ in lexical if cid not in candidates]
         ).items():
             candidates[chunk_id] = (chunk, float(vector @ query.embedding))
+        # A document being replaced has two versions stored for a moment; readers see the published one.
+        current = self.store.current_hashes([c.source for c, _ in candidates.values()])
+        candidates = {
+            cid: (c, cos) for cid, (c, cos) in candidates.items() if current.get(c.source) == c.content_hash
+        }
         bm25 = dict(lexical)
         top_bm25 = max(bm25.values(), default=0.0) or 1.0
         fused = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_EMBED_MODEL = "bundled:all-MiniLM-L6-v2"
@@ -33,6 +33,10 @@ class Settings(BaseSettings):
     )
     answer_sentences: int = Field(3, ge=1, le=5, description="Most sentences in an answer.")
     max_question_chars: int = Field(1000, ge=10, description="Longest accepted question.")
+    max_file_bytes: int = Field(50_000_000, gt=0, description="Larger files are refused at ingestion.")
+    admin_api_key: SecretStr | None = Field(
+        None, description="When set, write endpoints (upload, delete, ingest) require this key."
+    )
     api_url: str = Field("http://127.0.0.1:8000", description="Where the UI finds the API.")
 
     @property

@@ -12,7 +12,7 @@ import numpy as np
 
 from rag.chunking import Sentence
 from rag.errors import StoreUnavailable
-from rag.models import Chunk
+from rag.models import Chunk, DocumentRecord
 from rag.settings import Settings
 
 # Chroma's telemetry must stay off even where a client is created without our settings.
@@ -50,6 +50,10 @@ class Store:
                 configuration={"hnsw": {"space": "cosine"}},
                 embedding_function=None,
             )
+            # One record per document naming the version readers see; switching it is one write.
+            self.registry = client.get_or_create_collection(
+                f"{collection_name}-documents", embedding_function=None
+            )
         except Exception as exc:
             raise StoreUnavailable(f"cannot open the Chroma collection {collection_name!r}: {exc}") from exc
 
@@ -64,19 +68,26 @@ class Store:
         meta = self._call(lambda: self.client.get_collection(self.name).metadata) or {}
         return str(meta.get("generation", ""))
 
-    def documents(self) -> dict[str, str]:
-        """Each stored source with its content hash."""
-        found: dict[str, str] = {}
-        for meta in self._all(include=["metadatas"])["metadatas"]:
-            found[meta["source"]] = meta["content_hash"]
-        return found
+    def documents(self) -> dict[str, DocumentRecord]:
+        """Every document readers see, by source."""
+        r = self._call(lambda: self.registry.get(include=["metadatas"]))
+        return {i: DocumentRecord(source=i, **m) for i, m in zip(r["ids"], r["metadatas"], strict=True)}
+
+    def current_hashes(self, sources: Sequence[str]) -> dict[str, str]:
+        """The content hash readers should see for each of the sources that are stored."""
+        if not sources:
+            return {}
+        r = self._call(lambda: self.registry.get(ids=list(set(sources)), include=["metadatas"]))
+        return {i: m["content_hash"] for i, m in zip(r["ids"], r["metadatas"], strict=True)}
 
     def all_chunks(self) -> list[Chunk]:
-        """Every stored chunk, in a stable order."""
+        """Every chunk of the current version of every document, in a stable order."""
         result = self._all(include=["documents", "metadatas"])
+        current = {source: d.content_hash for source, d in self.documents().items()}
         chunks = [
             _to_chunk(i, d, m)
             for i, d, m in zip(result["ids"], result["documents"], result["metadatas"], strict=True)
+            if current.get(m["source"]) == m["content_hash"]
         ]
         return sorted(chunks, key=lambda c: (c.source, c.index))
 
@@ -158,18 +169,38 @@ class Store:
                 )
             )
 
-    def delete_source(self, source: str, keep_hash: str | None = None) -> None:
-        """Remove a document's chunks (all, or all but those of one content hash)."""
+    def chunk_ids_of(self, source: str, except_hash: str | None = None) -> list[str]:
+        """Ids of a document's stored chunks, all versions or all but one."""
         where: dict[str, Any] = {"source": source}
-        if keep_hash is not None:
-            where = {"$and": [{"source": source}, {"content_hash": {"$ne": keep_hash}}]}
-        ids = self._call(lambda: self.chunks.get(where=where, include=[]))["ids"]
-        if not ids:
-            return
-        self._call(lambda: self.chunks.delete(ids=ids))
+        if except_hash is not None:
+            where = {"$and": [{"source": source}, {"content_hash": {"$ne": except_hash}}]}
+        return self._call(lambda: self.chunks.get(where=where, include=[]))["ids"]
+
+    def publish(self, record: DocumentRecord) -> None:
+        """Make a stored version the one readers see."""
+        meta = record.model_dump(exclude={"source"})
+        self._call(lambda: self.registry.upsert(ids=[record.source], embeddings=[[0.0]], metadatas=[meta]))
+
+    def unpublish(self, source: str) -> None:
+        """Hide a document from readers; its chunks are swept afterwards."""
+        self._call(lambda: self.registry.delete(ids=[source]))
+
+    def orphans(self) -> list[str]:
+        """Ids of chunks that no reader can see: left by a replaced version or an interrupted run."""
+        current = {source: d.content_hash for source, d in self.documents().items()}
+        result = self._all(include=["metadatas"])
+        return [
+            i
+            for i, m in zip(result["ids"], result["metadatas"], strict=True)
+            if current.get(m["source"]) != m["content_hash"]
+        ]
+
+    def delete_chunks(self, ids: Sequence[str]) -> None:
+        """Remove chunks and their sentences."""
         for lo in range(0, len(ids), _BATCH):
-            part = ids[lo : lo + _BATCH]
+            part = list(ids[lo : lo + _BATCH])
             self._call(lambda part=part: self.sentences.delete(where={"chunk_id": {"$in": part}}))
+            self._call(lambda part=part: self.chunks.delete(ids=part))
 
     def bump_generation(self) -> None:
         """Tell readers that the chunks changed."""
@@ -221,7 +252,7 @@ def open_store(settings: Settings) -> Store:
 
 
 def _metadata(c: Chunk) -> dict[str, Any]:
-    return {
+    meta: dict[str, Any] = {
         "source": c.source,
         "title": c.title,
         "content_hash": c.content_hash,
@@ -229,6 +260,9 @@ def _metadata(c: Chunk) -> dict[str, Any]:
         "start_char": c.start_char,
         "end_char": c.end_char,
     }
+    if c.page is not None:  # Chroma metadata cannot hold None
+        meta["page"] = c.page
+    return meta
 
 
 def _to_chunk(chunk_id: str, text: str, m: dict[str, Any]) -> Chunk:
@@ -241,4 +275,5 @@ def _to_chunk(chunk_id: str, text: str, m: dict[str, Any]) -> Chunk:
         start_char=int(m["start_char"]),
         end_char=int(m["end_char"]),
         text=text,
+        page=m.get("page"),
     )

@@ -1,6 +1,12 @@
 from pathlib import Path
 
+import pytest
+
 from rag.assistant import Assistant
+from rag.corpus import run_ingestion
+from rag.errors import IngestionBusy
+from rag.ingestion import IngestionLock, stage_document
+from rag.models import Document
 from tests.conftest import ingest_into
 
 
@@ -22,7 +28,9 @@ def test_chunks_keep_source_title_hash_index_and_offsets(assistant: Assistant, t
     [chunk] = assistant.store.all_chunks()
     assert (chunk.source, chunk.title, chunk.index) == ("paris.txt", "Paris", 0)
     assert PARIS[chunk.start_char : chunk.end_char] == chunk.text
-    assert assistant.store.documents() == {"paris.txt": chunk.content_hash}
+    record = assistant.store.documents()["paris.txt"]
+    assert (record.content_hash, record.chunks, record.title) == (chunk.content_hash, 1, "Paris")
+    assert record.ingested_at.startswith("20")
 
 
 def test_ingesting_twice_does_not_duplicate_or_re_embed(assistant: Assistant, tmp_path: Path) -> None:
@@ -50,15 +58,73 @@ def test_changed_file_replaces_its_chunks_and_removed_file_is_dropped(
     assert (report.changed, report.removed) == (["paris.txt"], ["rome.txt"])
     texts = [c.text for c in assistant.store.all_chunks()]
     assert texts == ["Paris\n\nParis hosted the 2024 Summer Olympics."]
-    answer = assistant.ask("Which Olympics did Paris host?")
-    assert "2024" in answer.answer
+    assert assistant.store.count() == 1
+    assert "2024" in assistant.ask("Which Olympics did Paris host?").answer
 
 
-def test_empty_file_is_reported_and_the_rest_is_ingested(assistant: Assistant, tmp_path: Path) -> None:
+def test_renamed_file_is_one_removal_and_one_addition(assistant: Assistant, tmp_path: Path) -> None:
     corpus = tmp_path / "docs"
-    write(corpus, "empty.txt", "   \n")
-    write(corpus, "rome.txt", ROME)
+    old = write(corpus, "rome.txt", ROME)
+    ingest_into(assistant, corpus)
+    old.rename(corpus / "italy.txt")
     report = ingest_into(assistant, corpus)
-    assert report.failed == {"empty.txt": "empty document"}
-    assert report.added == ["rome.txt"]
-    assert "1 failed" in report.summary()
+    assert (report.added, report.removed) == (["italy.txt"], ["rome.txt"])
+    assert set(assistant.store.documents()) == {"italy.txt"}
+
+
+def test_dry_run_reports_the_plan_and_writes_nothing(assistant: Assistant, tmp_path: Path) -> None:
+    corpus = tmp_path / "docs"
+    write(corpus, "paris.txt", PARIS)
+    ingest_into(assistant, corpus)
+    write(corpus, "rome.txt", ROME)
+    (corpus / "paris.txt").unlink()
+    report = run_ingestion(assistant.settings, assistant.store, assistant.embedder, corpus, dry_run=True)
+    assert (report.added, report.removed, report.dry_run) == (["rome.txt"], ["paris.txt"], True)
+    assert set(assistant.store.documents()) == {"paris.txt"}
+
+
+def test_full_rebuild_re_embeds_unchanged_documents(assistant: Assistant, tmp_path: Path) -> None:
+    corpus = tmp_path / "docs"
+    write(corpus, "paris.txt", PARIS)
+    ingest_into(assistant, corpus)
+    report = run_ingestion(assistant.settings, assistant.store, assistant.embedder, corpus, full=True)
+    assert report.changed == ["paris.txt"] and report.chunks_written == 1
+    assert assistant.store.count() == 1
+
+
+def test_a_failing_file_keeps_its_stored_version(assistant: Assistant, tmp_path: Path) -> None:
+    corpus = tmp_path / "docs"
+    paris = write(corpus, "paris.txt", PARIS)
+    ingest_into(assistant, corpus)
+    paris.write_bytes(b"\x00\x01\x02binary now")
+    report = ingest_into(assistant, corpus)
+    assert "binary" in report.failed["paris.txt"]
+    assert "capital of France" in assistant.ask("What is the capital of France?").answer
+
+
+def test_leftovers_of_an_interrupted_run_are_invisible_then_swept(
+    assistant: Assistant, tmp_path: Path
+) -> None:
+    corpus = tmp_path / "docs"
+    write(corpus, "paris.txt", PARIS)
+    ingest_into(assistant, corpus)
+    published = assistant.store.documents()["paris.txt"]
+    # A run that stored a new version's chunks and died before publishing it:
+    draft = Document("paris.txt", "Paris", "Paris\n\nParis is a draft.", "d" * 64)
+    stage_document(draft, assistant.store, assistant.embedder, 256, 48)
+    assert assistant.store.count() == 2
+    assert [c.content_hash for c in assistant.store.all_chunks()] == [published.content_hash]
+    passages = assistant.search("Paris draft", top_k=5)
+    assert [p.chunk.content_hash for p in passages] == [published.content_hash]
+    ingest_into(assistant, corpus)
+    assert assistant.store.orphans() == [] and assistant.store.count() == 1
+
+
+def test_second_ingestion_is_refused_while_one_runs(assistant: Assistant, tmp_path: Path) -> None:
+    corpus = tmp_path / "docs"
+    write(corpus, "paris.txt", PARIS)
+    with IngestionLock(assistant.settings.data_dir), pytest.raises(IngestionBusy, match="another ingestion"):
+        run_ingestion(assistant.settings, assistant.store, assistant.embedder, corpus)
+    assert run_ingestion(assistant.settings, assistant.store, assistant.embedder, corpus).added == [
+        "paris.txt"
+    ]

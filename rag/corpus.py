@@ -1,0 +1,81 @@
+"""Operator actions on the corpus folder and the store: ingest under a lock, upload, delete."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path, PurePosixPath, PureWindowsPath
+
+from llama_index.core.base.embeddings.base import BaseEmbedding
+
+from rag.documents import SUPPORTED_SUFFIXES
+from rag.errors import DocumentNotFound, UnreadableDocument, UnsupportedFile
+from rag.ingestion import IngestionLock, IngestReport, ingest, remove_document
+from rag.settings import Settings
+from rag.store import Store
+
+
+def run_ingestion(
+    settings: Settings,
+    store: Store,
+    embedder: BaseEmbedding | Callable[[], BaseEmbedding],
+    root: Path | None = None,
+    full: bool = False,
+    dry_run: bool = False,
+    on_progress: Callable[[str], None] | None = None,
+) -> IngestReport:
+    """Ingest root (default: the corpus folder) while holding the store's ingestion lock."""
+    with IngestionLock(settings.data_dir):
+        return ingest(
+            root or settings.corpus_dir,
+            store,
+            embedder,
+            settings.chunk_size,
+            settings.chunk_overlap,
+            max_file_bytes=settings.max_file_bytes,
+            full=full,
+            dry_run=dry_run,
+            on_progress=on_progress,
+        )
+
+
+def safe_file_name(name: str) -> str:
+    """The bare file name of an upload: any directory part is dropped, so nothing lands outside."""
+    bare = PureWindowsPath(PurePosixPath(name).name).name.strip()
+    if not bare or bare in {".", ".."} or bare.startswith("."):
+        raise UnsupportedFile(f"unusable file name {name!r}")
+    if Path(bare).suffix.lower() not in SUPPORTED_SUFFIXES:
+        kinds = ", ".join(sorted(SUPPORTED_SUFFIXES))
+        raise UnsupportedFile(f"unsupported file type {Path(bare).suffix or '(none)'}; supported: {kinds}")
+    return bare
+
+
+def save_upload(settings: Settings, name: str, data: bytes) -> Path:
+    """Write an uploaded file into the corpus folder atomically; returns its path."""
+    bare = safe_file_name(name)
+    if len(data) > settings.max_file_bytes:
+        raise UnreadableDocument(f"file is {len(data):,} bytes; the limit is {settings.max_file_bytes:,}")
+    corpus = settings.corpus_dir.resolve()
+    corpus.mkdir(parents=True, exist_ok=True)
+    target = corpus / bare
+    if not target.resolve().is_relative_to(corpus):  # e.g. an existing symlink of that name
+        raise UnsupportedFile(f"refusing to write {name!r} outside the corpus")
+    fd, staging = tempfile.mkstemp(dir=corpus, prefix=".upload-")
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)
+    os.replace(staging, target)
+    return target
+
+
+def delete_document(settings: Settings, store: Store, source: str) -> None:
+    """Remove a document from the store and its file from the corpus folder."""
+    if source not in store.documents():
+        raise DocumentNotFound(f"no document {source!r} in the store")
+    with IngestionLock(settings.data_dir):
+        remove_document(store, source)
+        store.bump_generation()
+    corpus = settings.corpus_dir.resolve()
+    path = (corpus / source).resolve()
+    if path.is_relative_to(corpus) and path.is_file():
+        path.unlink()

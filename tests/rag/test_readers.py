@@ -1,0 +1,139 @@
+"""Every format and every kind of bad input, with real files on disk."""
+
+import io
+from pathlib import Path
+
+import docx
+import pytest
+from fpdf import FPDF
+from pypdf import PdfReader, PdfWriter
+
+from rag.assistant import Assistant
+from rag.documents import read_document
+from rag.errors import UnreadableDocument
+from tests.conftest import ingest_into
+
+LIMIT = 1_000_000
+
+
+def make_pdf(pages: list[str], title: str | None = None) -> bytes:
+    pdf = FPDF()
+    if title:
+        pdf.set_title(title)
+    pdf.set_font("helvetica", size=12)
+    for text in pages:
+        pdf.add_page()
+        pdf.multi_cell(0, 10, text)
+    return bytes(pdf.output())
+
+
+def make_docx(title: str, paragraphs: list[str]) -> bytes:
+    document = docx.Document()
+    document.add_heading(title, level=1)
+    for p in paragraphs:
+        document.add_paragraph(p)
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def test_pdf_text_and_page_numbers_reach_the_citations(assistant: Assistant, tmp_path: Path) -> None:
+    corpus = tmp_path / "docs"
+    corpus.mkdir()
+    pages = [
+        "Glaciers. Glaciers cover about ten percent of the land on Earth. " * 3,
+        "The Aletsch Glacier is the largest glacier in the Alps, at 23 kilometres long.",
+    ]
+    (corpus / "ice.pdf").write_bytes(make_pdf(pages, title="Ice of the World"))
+    report = ingest_into(assistant, corpus)
+    assert report.added == ["ice.pdf"]
+    answer = assistant.ask("What is the largest glacier in the Alps?")
+    assert "Aletsch" in answer.answer
+    assert answer.citations[0].title == "Ice of the World"
+    assert answer.citations[0].page in (1, 2)
+    pages_seen = {c.page for c in assistant.store.all_chunks()}
+    assert pages_seen <= {1, 2} and pages_seen
+
+
+def test_docx_text_and_heading_title(tmp_path: Path) -> None:
+    path = tmp_path / "report.docx"
+    path.write_bytes(make_docx("Quarterly Report", ["Revenue grew by 12 percent.", "Costs fell."]))
+    document = read_document(path, tmp_path, LIMIT)
+    assert document.title == "Quarterly Report"
+    assert "Revenue grew by 12 percent." in document.text
+
+
+def test_html_text_without_scripts_and_with_its_title(tmp_path: Path) -> None:
+    path = tmp_path / "page.html"
+    path.write_text(
+        "<html><head><title>Tea Guide</title><script>var x = 'secret';</script></head>"
+        "<body><h1>Green tea</h1><p>Steep green tea at 80 degrees.</p><p>Black tea takes boiling water.</p>"
+        "</body></html>"
+    )
+    document = read_document(path, tmp_path, LIMIT)
+    assert document.title == "Tea Guide"
+    assert "Steep green tea at 80 degrees." in document.text and "secret" not in document.text
+    assert "Green tea\n\nSteep" in document.text
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("empty.txt", b"", "empty file"),
+        ("blank.md", b"  \n\n ", "empty file"),
+        ("image.txt", bytes(range(256)) * 4, "binary content"),
+        ("broken.pdf", b"%PDF-1.4\n1 0 obj <<\n garbage", "corrupt PDF"),
+        ("broken.docx", b"PK\x03\x04 not really a zip", "corrupt Word file"),
+    ],
+)
+def test_bad_file_is_refused_with_a_clear_reason(
+    tmp_path: Path, name: str, content: bytes, reason: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(UnreadableDocument, match=reason):
+        read_document(path, tmp_path, LIMIT)
+
+
+def test_encrypted_pdf_is_refused(tmp_path: Path) -> None:
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(make_pdf(["Top secret plans."]))))
+    writer.encrypt("password")
+    out = io.BytesIO()
+    writer.write(out)
+    path = tmp_path / "secret.pdf"
+    path.write_bytes(out.getvalue())
+    with pytest.raises(UnreadableDocument, match="encrypted PDF"):
+        read_document(path, tmp_path, LIMIT)
+
+
+def test_file_over_the_size_limit_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "big.txt"
+    path.write_text("word " * 1000)
+    with pytest.raises(UnreadableDocument, match="the limit is 100"):
+        read_document(path, tmp_path, max_bytes=100)
+
+
+def test_a_run_with_every_kind_of_bad_file_reports_each_and_keeps_the_store(
+    assistant: Assistant, tmp_path: Path
+) -> None:
+    corpus = tmp_path / "docs"
+    corpus.mkdir()
+    (corpus / "good.md").write_text("# Rivers\n\nThe Danube flows through ten countries.")
+    ingest_into(assistant, corpus)
+    outside = tmp_path / "outside.txt"
+    outside.write_text("Private data outside the corpus.")
+    (corpus / "link.txt").symlink_to(outside)
+    (corpus / "empty.txt").write_bytes(b"")
+    (corpus / "binary.md").write_bytes(b"\x00\xff\x00\xfe" * 100)
+    (corpus / "broken.pdf").write_bytes(b"%PDF-1.7 truncated")
+    (corpus / "latin.txt").write_bytes("Crème brûlée à la française, très appréciée à Noël.".encode("cp1252"))
+    (corpus / "table.xlsx").write_bytes(b"PK")
+    (corpus / "new.txt").write_text("Lakes\n\nLake Baikal is the deepest lake in the world.")
+    report = ingest_into(assistant, corpus)
+    assert report.failed.keys() == {"link.txt", "empty.txt", "binary.md", "broken.pdf"}
+    assert "outside the corpus" in report.failed["link.txt"]
+    assert report.skipped == {"table.xlsx": "unsupported file type .xlsx"}
+    assert "not valid UTF-8" in report.notes["latin.txt"]
+    assert sorted(report.added) == ["latin.txt", "new.txt"] and report.unchanged == ["good.md"]
+    assert "Danube" in assistant.ask("How many countries does the Danube flow through?").answer
+    assert all("Private data" not in c.text for c in assistant.store.all_chunks())
