@@ -9,8 +9,8 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
-from rag.documents import SUPPORTED_SUFFIXES
-from rag.errors import DocumentNotFound, UnreadableDocument, UnsupportedFile
+from rag.documents import SUPPORTED_SUFFIXES, read_document
+from rag.errors import DocumentNotFound, FileTooLarge, UnsupportedFile
 from rag.ingestion import IngestionLock, IngestReport, ingest, remove_document
 from rag.settings import Settings
 from rag.store import Store
@@ -52,19 +52,25 @@ def safe_file_name(name: str) -> str:
 
 
 def save_upload(settings: Settings, name: str, data: bytes) -> Path:
-    """Write an uploaded file into the corpus folder atomically; returns its path."""
+    """Check an uploaded file parses, then move it into the corpus folder atomically."""
     bare = safe_file_name(name)
     if len(data) > settings.max_file_bytes:
-        raise UnreadableDocument(f"file is {len(data):,} bytes; the limit is {settings.max_file_bytes:,}")
+        raise FileTooLarge(f"file is {len(data):,} bytes; the limit is {settings.max_file_bytes:,}")
     corpus = settings.corpus_dir.resolve()
     corpus.mkdir(parents=True, exist_ok=True)
     target = corpus / bare
     if not target.resolve().is_relative_to(corpus):  # e.g. an existing symlink of that name
         raise UnsupportedFile(f"refusing to write {name!r} outside the corpus")
-    fd, staging = tempfile.mkstemp(dir=corpus, prefix=".upload-")
-    with os.fdopen(fd, "wb") as out:
-        out.write(data)
-    os.replace(staging, target)
+    # Hidden staging name: a concurrent scan skips it, and a bad file never replaces a good one.
+    fd, staging_name = tempfile.mkstemp(dir=corpus, prefix=".upload-", suffix=Path(bare).suffix)
+    staging = Path(staging_name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        read_document(staging, corpus, settings.max_file_bytes)
+        os.replace(staging, target)
+    finally:
+        staging.unlink(missing_ok=True)
     return target
 
 

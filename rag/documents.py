@@ -8,7 +8,7 @@ import string
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rag.errors import CorpusNotFound, EmptyCorpus, UnreadableDocument
+from rag.errors import CorpusNotFound, EmptyCorpus, FileTooLarge, UnreadableDocument
 from rag.models import Document
 from rag.readers import READERS
 
@@ -64,7 +64,7 @@ def read_document(path: Path, root: Path, max_bytes: int) -> Document:
     """Read and parse one file; UnreadableDocument says why when it cannot be used."""
     size = path.stat().st_size
     if size > max_bytes:
-        raise UnreadableDocument(f"file is {size:,} bytes; the limit is {max_bytes:,} (MAX_FILE_BYTES)")
+        raise FileTooLarge(f"file is {size:,} bytes; the limit is {max_bytes:,} (MAX_FILE_BYTES)")
     raw = path.read_bytes()
     if not raw.strip():
         raise UnreadableDocument("empty file")

@@ -39,3 +39,7 @@ class IngestionBusy(RagError):
 
 class DocumentNotFound(RagError):
     """No stored document has that source."""
+
+
+class FileTooLarge(UnreadableDocument):
+    """A file over the configured size limit."""

@@ -6,29 +6,42 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from rag.assistant import Assistant, build_assistant
 from rag.errors import (
     CorpusNotFound,
+    DocumentNotFound,
     EmbeddingModelError,
     EmptyCorpus,
+    FileTooLarge,
+    IngestionBusy,
     InvalidQuestion,
     RagError,
     StoreUnavailable,
+    UnreadableDocument,
+    UnsupportedFile,
 )
-from rag.models import Answer, SearchHit
 from rag.settings import Settings, get_settings
-from server.schemas import AskRequest, Health, SearchRequest, SearchResponse
+from server.routes import documents, qa
 
-STATUS_BY_ERROR: dict[type[RagError], int] = {
-    InvalidQuestion: 422,
-    CorpusNotFound: 404,
-    EmptyCorpus: 422,
-    StoreUnavailable: 503,
-    EmbeddingModelError: 503,
-}
+# Most specific first: the first matching class decides.
+STATUS_BY_ERROR: list[tuple[type[RagError], int]] = [
+    (InvalidQuestion, 422),
+    (FileTooLarge, 413),
+    (UnreadableDocument, 422),
+    (UnsupportedFile, 415),
+    (DocumentNotFound, 404),
+    (CorpusNotFound, 404),
+    (EmptyCorpus, 422),
+    (IngestionBusy, 409),
+    (StoreUnavailable, 503),
+    (EmbeddingModelError, 503),
+]
+
+
+def status_for(error: RagError) -> int:
+    return next((status for kind, status in STATUS_BY_ERROR if isinstance(error, kind)), 500)
 
 
 def create_app(settings: Settings | None = None, assistant: Assistant | None = None) -> FastAPI:
@@ -48,25 +61,8 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
 
     @app.exception_handler(RagError)
     async def rag_error(_: Request, exc: RagError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=STATUS_BY_ERROR.get(type(exc), 500))
+        return JSONResponse({"detail": str(exc)}, status_code=status_for(exc))
 
-    def current(request: Request) -> Assistant:
-        return request.app.state.assistant
-
-    @app.post("/ask", response_model=Answer, summary="Answer a question with citations")
-    async def ask(body: AskRequest, request: Request) -> Answer:
-        """The answer marks claims with [n]; each n is a citation's id. Abstains when nothing fits."""
-        return await run_in_threadpool(current(request).ask, body.question, body.history, body.top_k)
-
-    @app.post("/search", response_model=SearchResponse, summary="Retrieve ranked passages only")
-    async def search(body: SearchRequest, request: Request) -> SearchResponse:
-        passages = await run_in_threadpool(current(request).search, body.query, body.top_k)
-        return SearchResponse(results=[SearchHit.from_passage(i, p) for i, p in enumerate(passages, 1)])
-
-    @app.get("/health", response_model=Health, summary="Whether the store answers, and its size")
-    async def health(request: Request) -> Health:
-        assistant = current(request)
-        chunks = await run_in_threadpool(assistant.store.count)
-        return Health(status="ok", chunks=chunks, collection=assistant.store.name)
-
+    app.include_router(qa.router)
+    app.include_router(documents.router)
     return app

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from rag.ingestion import IngestReport
 from rag.models import SearchHit, Turn
 
 
@@ -29,3 +30,13 @@ class Health(BaseModel):
     status: str = Field(description='"ok" when the store answers.')
     chunks: int = Field(description="Chunks in the store.")
     collection: str = Field(description="The Chroma collection served.")
+
+
+class IngestRequest(BaseModel):
+    full: bool = Field(False, description="Re-embed every document, changed or not.")
+    dry_run: bool = Field(False, description="Report the plan only; change nothing.")
+
+
+class UploadResponse(BaseModel):
+    saved: str = Field(description="The file name written in the corpus folder.")
+    report: IngestReport = Field(description="The ingestion run that followed.")

@@ -7,11 +7,12 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
 import pytest
 import uvicorn
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
@@ -78,27 +79,26 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def live_server(corpus_assistant: Assistant) -> Iterator[str]:
-    """The real app served by uvicorn on a loopback port; yields its base URL."""
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(assistant=corpus_assistant), host="127.0.0.1", port=port, log_level="warning"
-        )
-    )
+@contextmanager
+def serve(app: FastAPI) -> Iterator[str]:
+    """Serve an app with uvicorn on a free loopback port; yields its base URL."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    else:
-        raise RuntimeError("the test server did not start")
-    yield url
-    server.should_exit = True
-    thread.join(timeout=10)
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{server.config.port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def live_server(corpus_assistant: Assistant) -> Iterator[str]:
+    """The real app served by uvicorn on a loopback port, over the shipped corpus."""
+    with serve(create_app(assistant=corpus_assistant)) as url:
+        yield url

@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-TIMEOUT_SECONDS = 60.0
+TIMEOUT_SECONDS = 300.0  # an upload waits for its ingestion
 
 
 class ServerUnreachable(Exception):
@@ -19,7 +19,27 @@ class ServerError(Exception):
 
 def ask(api_url: str, question: str, history: list[dict[str, str]]) -> dict[str, Any]:
     """POST /ask; the JSON answer with its citations."""
-    return _post(api_url, "/ask", {"question": question, "history": history})
+    return _request("POST", api_url, "/ask", json={"question": question, "history": history})
+
+
+def documents(api_url: str) -> list[dict[str, Any]]:
+    """GET /documents."""
+    return _request("GET", api_url, "/documents")
+
+
+def upload(api_url: str, name: str, data: bytes, key: str | None) -> dict[str, Any]:
+    """POST /documents: save one file into the corpus and ingest."""
+    return _request("POST", api_url, "/documents", files={"file": (name, data)}, key=key)
+
+
+def reingest(api_url: str, full: bool, key: str | None) -> dict[str, Any]:
+    """POST /ingest; the report."""
+    return _request("POST", api_url, "/ingest", json={"full": full}, key=key)
+
+
+def delete(api_url: str, source: str, key: str | None) -> None:
+    """DELETE /documents/{source}."""
+    _request("DELETE", api_url, f"/documents/{source}", key=key)
 
 
 def health(api_url: str) -> dict[str, Any]:
@@ -31,19 +51,22 @@ def health(api_url: str) -> dict[str, Any]:
     return _json(response)
 
 
-def _post(api_url: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+def _request(method: str, api_url: str, path: str, key: str | None = None, **kwargs: Any) -> Any:
+    headers = {"X-API-Key": key} if key else {}
     try:
-        response = httpx.post(f"{api_url.rstrip('/')}{path}", json=body, timeout=TIMEOUT_SECONDS)
+        response = httpx.request(
+            method, f"{api_url.rstrip('/')}{path}", headers=headers, timeout=TIMEOUT_SECONDS, **kwargs
+        )
     except httpx.HTTPError as exc:
         raise ServerUnreachable(str(exc)) from exc
     return _json(response)
 
 
-def _json(response: httpx.Response) -> dict[str, Any]:
+def _json(response: httpx.Response) -> Any:
     if response.status_code >= 400:
         try:
             detail = response.json().get("detail", response.text)
         except ValueError:
             detail = response.text
         raise ServerError(f"{response.status_code}: {detail}")
-    return response.json()
+    return response.json() if response.content else None

@@ -1,11 +1,16 @@
 """`python -m ingest` as an operator runs it: a real process, real files, a real store."""
 
 import os
+import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
-from tests.conftest import ROOT
+from rag.ingestion import IngestionLock
+from rag.store import open_store
+from tests.conftest import ROOT, make_settings
 
 
 def run_ingest(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -43,3 +48,57 @@ def test_ingest_prints_a_summary_and_a_second_run_writes_nothing(tmp_path: Path)
     assert "100%" in first.stderr  # the progress bar
     second = run_ingest(tmp_path, str(corpus))
     assert "1 unchanged" in second.stdout and "0 chunks written" in second.stdout
+
+
+def test_dry_run_lists_the_plan_and_exit_status_tells_of_failed_files(tmp_path: Path) -> None:
+    corpus = tmp_path / "docs"
+    corpus.mkdir()
+    (corpus / "a.md").write_text("# Alpha\n\nAlpha is the first letter.")
+    (corpus / "empty.txt").write_text("")
+    plan = run_ingest(tmp_path, str(corpus), "--dry-run")
+    assert "would add: a.md" in plan.stdout and "would be written" in plan.stdout
+    result = run_ingest(tmp_path, str(corpus))
+    assert result.returncode == 1
+    assert "failed: empty.txt: empty file" in result.stderr
+
+
+def test_killed_ingestion_leaves_a_consistent_store_and_the_next_run_finishes(tmp_path: Path) -> None:
+    corpus = tmp_path / "docs"
+    corpus.mkdir()
+    for i in range(60):
+        sentences = " ".join(f"Fact {j} about topic {i} is that item {i * j} exists." for j in range(40))
+        (corpus / f"doc{i:02d}.txt").write_text(f"Topic {i}\n\n{sentences}")
+    env = {**os.environ, "DATA_DIR": str(tmp_path / "data"), "HF_HUB_OFFLINE": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ingest", str(corpus)], cwd=ROOT, env=env, stderr=subprocess.PIPE
+    )
+    progress = b""
+    deadline = time.monotonic() + 240
+    while not re.search(rb"\| ?(1[0-9]|[5-9])/60", progress) and time.monotonic() < deadline:
+        progress += os.read(process.stderr.fileno(), 4096)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert process.returncode == -signal.SIGKILL
+
+    store = open_store(make_settings(tmp_path / "data"))
+    documents = store.documents()
+    assert 0 < len(documents) < 60
+    chunks = store.all_chunks()
+    for source, record in documents.items():
+        assert sum(c.source == source for c in chunks) == record.chunks
+
+    finish = run_ingest(tmp_path, str(corpus))
+    assert finish.returncode == 0, finish.stderr
+    assert f"{len(documents)} unchanged" in finish.stdout
+    store = open_store(make_settings(tmp_path / "data"))
+    assert len(store.documents()) == 60 and store.orphans() == []
+
+
+def test_second_ingestion_at_once_is_refused_with_exit_status_3(tmp_path: Path) -> None:
+    corpus = tmp_path / "docs"
+    corpus.mkdir()
+    (corpus / "a.md").write_text("# Alpha\n\nAlpha is the first letter.")
+    with IngestionLock(tmp_path / "data"):
+        result = run_ingest(tmp_path, str(corpus))
+    assert result.returncode == 3
+    assert "another ingestion is running" in result.stderr

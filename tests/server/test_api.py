@@ -16,7 +16,18 @@ def test_ask_answers_with_citations_that_match_the_markers(api: TestClient) -> N
     ids = {int(n) for n in re.findall(r"\[(\d+)\]", body["answer"])}
     assert ids == {c["id"] for c in body["citations"]}
     citation = body["citations"][0]
-    assert set(citation) == {"id", "source", "title", "text", "score", "chunk_id", "start_char", "end_char"}
+    assert set(citation) == {
+        "id",
+        "source",
+        "title",
+        "text",
+        "score",
+        "chunk_id",
+        "start_char",
+        "end_char",
+        "page",
+    }
+    assert citation["page"] is None  # plain text has no pages
     assert citation["source"] == "north-korean-troops-to-russia.txt"
     assert citation["end_char"] - citation["start_char"] == len(citation["text"])
 

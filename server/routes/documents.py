@@ -1,0 +1,52 @@
+"""The corpus: list, upload, delete, re-ingest. Writes need the admin key when one is set."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Response, UploadFile
+from fastapi.concurrency import run_in_threadpool
+
+from rag.corpus import delete_document, run_ingestion, save_upload
+from rag.ingestion import IngestReport
+from rag.models import DocumentRecord
+from server.deps import AssistantDep, require_admin
+from server.schemas import IngestRequest, UploadResponse
+
+router = APIRouter()
+admin = [Depends(require_admin)]
+
+
+@router.get("/documents", response_model=list[DocumentRecord], summary="Documents in the store")
+async def list_documents(assistant: AssistantDep) -> list[DocumentRecord]:
+    documents = await run_in_threadpool(assistant.store.documents)
+    return sorted(documents.values(), key=lambda d: d.source)
+
+
+@router.delete("/documents/{source:path}", status_code=204, dependencies=admin, summary="Remove one document")
+async def remove(source: str, assistant: AssistantDep) -> Response:
+    """Deletes the document from the store and its file from the corpus folder."""
+    await run_in_threadpool(delete_document, assistant.settings, assistant.store, source)
+    return Response(status_code=204)
+
+
+@router.post("/documents", response_model=UploadResponse, dependencies=admin, summary="Upload a file")
+async def upload(file: UploadFile, assistant: AssistantDep) -> UploadResponse:
+    """Saves the file into the corpus folder (file name only, never a path) and ingests the corpus."""
+    settings = assistant.settings
+    data = await file.read(settings.max_file_bytes + 1)
+    path = await run_in_threadpool(save_upload, settings, file.filename or "", data)
+    report = await run_in_threadpool(run_ingestion, settings, assistant.store, assistant.embedder)
+    return UploadResponse(saved=path.name, report=report)
+
+
+@router.post("/ingest", response_model=IngestReport, dependencies=admin, summary="Re-ingest the corpus")
+async def reingest(assistant: AssistantDep, body: IngestRequest | None = None) -> IngestReport:
+    """Adds new, replaces changed and removes deleted documents; unchanged ones are skipped."""
+    body = body or IngestRequest()
+    return await run_in_threadpool(
+        run_ingestion,
+        assistant.settings,
+        assistant.store,
+        assistant.embedder,
+        full=body.full,
+        dry_run=body.dry_run,
+    )

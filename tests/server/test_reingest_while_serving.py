@@ -1,0 +1,59 @@
+"""Readers during re-ingestion, over real HTTP: always one version of a document, never both or neither."""
+
+import threading
+import time
+from pathlib import Path
+
+import httpx
+from llama_index.core.base.embeddings.base import BaseEmbedding
+
+from rag.assistant import build_assistant
+from server.app import create_app
+from tests.conftest import make_settings, serve
+
+VERSIONS = {
+    "ALPHA": "Vault\n\nThe vault access code is ALPHA-111. The vault is opened every Monday.",
+    "BRAVO": "Vault\n\nThe vault access code is BRAVO-222. The vault is opened every Friday.",
+}
+FILLER = "Garden\n\nTomatoes need six hours of sun a day and regular watering in summer."
+SWITCHES = 8
+
+
+def test_questions_during_re_ingestion_see_the_old_or_the_new_version(
+    tmp_path: Path, embedder: BaseEmbedding
+) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "vault.txt").write_text(VERSIONS["ALPHA"])
+    (corpus / "garden.txt").write_text(FILLER)
+    settings = make_settings(tmp_path / "data", corpus_dir=corpus)
+    assistant = build_assistant(settings, embedder)
+    with serve(create_app(assistant=assistant)) as url, httpx.Client(base_url=url, timeout=30) as http:
+        assert http.post("/ingest").json()["added"] == ["garden.txt", "vault.txt"]
+        done = threading.Event()
+        reports: list[dict] = []
+
+        def switch_versions() -> None:
+            with httpx.Client(base_url=url, timeout=60) as writer:
+                for i in range(SWITCHES):
+                    (corpus / "vault.txt").write_text(VERSIONS["BRAVO" if i % 2 == 0 else "ALPHA"])
+                    reports.append(writer.post("/ingest").json())
+            done.set()
+
+        thread = threading.Thread(target=switch_versions)
+        thread.start()
+        seen: list[str] = []
+        deadline = time.monotonic() + 120
+        while not done.is_set() and time.monotonic() < deadline:
+            search = http.post("/search", json={"query": "vault access code", "top_k": 5})
+            assert search.status_code == 200
+            vault = " ".join(r["text"] for r in search.json()["results"] if r["source"] == "vault.txt")
+            versions = {v for v in VERSIONS if v in vault}
+            assert len(versions) == 1, f"saw {versions or 'no version'} in {vault!r}"
+            answer = http.post("/ask", json={"question": "What is the vault access code?"})
+            assert answer.status_code == 200 and not answer.json()["abstained"]
+            seen += versions
+        thread.join()
+    assert [r["changed"] for r in reports] == [["vault.txt"]] * SWITCHES
+    assert len(seen) >= SWITCHES  # the readers really overlapped the writes
+    assert assistant.store.orphans() == []
