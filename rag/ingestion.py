@@ -25,6 +25,9 @@ from rag.errors import IngestionBusy, UnreadableDocument
 from rag.models import Chunk, Document, DocumentRecord
 from rag.store import Store
 
+# Documents embedded and written together; each is still published by its own registry record.
+_BATCH_DOCUMENTS = 32
+
 
 class IngestReport(BaseModel):
     """What an ingestion run did (or, for a dry run, would do), file by file."""
@@ -114,21 +117,27 @@ def ingest(
     orphans = store.orphans()  # left by an interrupted run; nobody can see them
     store.delete_chunks(orphans)
     model = None
-    for path, replaces in todo.write:
-        source = source_name(path, root)
-        try:
-            document = read_document(path, root, max_file_bytes)
-        except (UnreadableDocument, OSError) as exc:
-            report.failed[source] = str(exc)
+    for lo in range(0, len(todo.write), _BATCH_DOCUMENTS):
+        batch: list[Document] = []
+        for path, replaces in todo.write[lo : lo + _BATCH_DOCUMENTS]:
+            source = source_name(path, root)
+            try:
+                document = read_document(path, root, max_file_bytes)
+            except (UnreadableDocument, OSError) as exc:
+                report.failed[source] = str(exc)
+                continue
+            if document.note:
+                report.notes[source] = document.note
+            batch.append(document)
+            (report.changed if replaces else report.added).append(source)
+        if not batch:
             continue
-        if document.note:
-            report.notes[source] = document.note
         if model is None:
             model = embedder if isinstance(embedder, BaseEmbedding) else embedder()
-        report.chunks_written += write_document(document, store, model, chunk_size, chunk_overlap)
-        (report.changed if replaces else report.added).append(source)
+        report.chunks_written += write_documents(batch, store, model, chunk_size, chunk_overlap)
         if on_progress:
-            on_progress(source)
+            for document in batch:
+                on_progress(document.source)
     for source in report.removed:
         remove_document(store, source)
     if report.added or report.changed or report.removed or orphans:
@@ -137,40 +146,46 @@ def ingest(
     return report
 
 
-def write_document(
-    document: Document, store: Store, embedder: BaseEmbedding, chunk_size: int, chunk_overlap: int
+def write_documents(
+    documents: list[Document], store: Store, embedder: BaseEmbedding, chunk_size: int, chunk_overlap: int
 ) -> int:
-    """Store a document's new version, publish it, then delete the old one; returns chunks written."""
-    record = stage_document(document, store, embedder, chunk_size, chunk_overlap)
-    store.publish(record)
-    store.delete_chunks(store.chunk_ids_of(document.source, except_hash=document.content_hash))
-    return record.chunks
+    """Store new versions, publish them, then delete the old ones; returns chunks written."""
+    records = stage_documents(documents, store, embedder, chunk_size, chunk_overlap)
+    store.publish(records)
+    store.delete_chunks(store.stale_chunk_ids({r.source: r.content_hash for r in records}))
+    return sum(r.chunks for r in records)
 
 
-def stage_document(
-    document: Document, store: Store, embedder: BaseEmbedding, chunk_size: int, chunk_overlap: int
-) -> DocumentRecord:
-    """Write a version's chunks and sentences, unseen by readers until published."""
-    chunks = chunk_document(document, chunk_size, chunk_overlap)
+def stage_documents(
+    documents: list[Document], store: Store, embedder: BaseEmbedding, chunk_size: int, chunk_overlap: int
+) -> list[DocumentRecord]:
+    """Write versions' chunks and sentences, unseen by readers until published."""
+    chunks_of = {d.source: chunk_document(d, chunk_size, chunk_overlap) for d in documents}
+    chunks = [c for d in documents for c in chunks_of[d.source]]
     sentences = sentences_of(chunks)
+    # One embedding call per batch: the model is much faster on large batches.
     vectors = embed_texts(embedder, [embedding_text(c) for c in chunks])
     sentence_vectors = embed_texts(embedder, [s.text for _, s in sentences])
     if not sentences:
         sentence_vectors = np.zeros((0, vectors.shape[1]), dtype=np.float32)
     store.add(chunks, vectors, sentences, sentence_vectors)
-    return DocumentRecord(
-        source=document.source,
-        title=document.title,
-        content_hash=document.content_hash,
-        chunks=len(chunks),
-        ingested_at=datetime.now(UTC).isoformat(timespec="seconds"),
-    )
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    return [
+        DocumentRecord(
+            source=d.source,
+            title=d.title,
+            content_hash=d.content_hash,
+            chunks=len(chunks_of[d.source]),
+            ingested_at=now,
+        )
+        for d in documents
+    ]
 
 
 def remove_document(store: Store, source: str) -> None:
     """Hide a document from readers, then delete its chunks."""
     store.unpublish(source)
-    store.delete_chunks(store.chunk_ids_of(source))
+    store.delete_chunks(store.stale_chunk_ids({source: None}))
 
 
 def sentences_of(chunks: list[Chunk]) -> list[tuple[str, Sentence]]:

@@ -169,17 +169,30 @@ class Store:
                 )
             )
 
-    def chunk_ids_of(self, source: str, except_hash: str | None = None) -> list[str]:
-        """Ids of a document's stored chunks, all versions or all but one."""
-        where: dict[str, Any] = {"source": source}
-        if except_hash is not None:
-            where = {"$and": [{"source": source}, {"content_hash": {"$ne": except_hash}}]}
-        return self._call(lambda: self.chunks.get(where=where, include=[]))["ids"]
+    def stale_chunk_ids(self, current: dict[str, str | None]) -> list[str]:
+        """Ids of the given sources' chunks that are not of their current hash (None: all of them)."""
+        if not current:
+            return []
+        r = self._call(
+            lambda: self.chunks.get(where={"source": {"$in": list(current)}}, include=["metadatas"])
+        )
+        return [
+            i
+            for i, m in zip(r["ids"], r["metadatas"], strict=True)
+            if m["content_hash"] != current[m["source"]]
+        ]
 
-    def publish(self, record: DocumentRecord) -> None:
-        """Make a stored version the one readers see."""
-        meta = record.model_dump(exclude={"source"})
-        self._call(lambda: self.registry.upsert(ids=[record.source], embeddings=[[0.0]], metadatas=[meta]))
+    def publish(self, records: Sequence[DocumentRecord]) -> None:
+        """Make stored versions the ones readers see: one registry record each, one write."""
+        if not records:
+            return
+        self._call(
+            lambda: self.registry.upsert(
+                ids=[r.source for r in records],
+                embeddings=[[0.0]] * len(records),
+                metadatas=[r.model_dump(exclude={"source"}) for r in records],
+            )
+        )
 
     def unpublish(self, source: str) -> None:
         """Hide a document from readers; its chunks are swept afterwards."""

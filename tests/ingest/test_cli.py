@@ -62,11 +62,14 @@ def test_dry_run_lists_the_plan_and_exit_status_tells_of_failed_files(tmp_path: 
     assert "failed: empty.txt: empty file" in result.stderr
 
 
+DOCS = 100
+
+
 def test_killed_ingestion_leaves_a_consistent_store_and_the_next_run_finishes(tmp_path: Path) -> None:
     corpus = tmp_path / "docs"
     corpus.mkdir()
-    for i in range(60):
-        sentences = " ".join(f"Fact {j} about topic {i} is that item {i * j} exists." for j in range(40))
+    for i in range(DOCS):
+        sentences = " ".join(f"Fact {j} about topic {i} is that item {i * j} exists." for j in range(20))
         (corpus / f"doc{i:02d}.txt").write_text(f"Topic {i}\n\n{sentences}")
     env = {**os.environ, "DATA_DIR": str(tmp_path / "data"), "HF_HUB_OFFLINE": "1"}
     process = subprocess.Popen(
@@ -74,15 +77,19 @@ def test_killed_ingestion_leaves_a_consistent_store_and_the_next_run_finishes(tm
     )
     progress = b""
     deadline = time.monotonic() + 240
-    while not re.search(rb"\| ?(1[0-9]|[5-9])/60", progress) and time.monotonic() < deadline:
-        progress += os.read(process.stderr.fileno(), 4096)
+    # Kill as soon as the first batch of documents is published and before the run ends.
+    while not re.search(rb"\| *[1-9][0-9]*/%d" % DOCS, progress) and time.monotonic() < deadline:
+        read = os.read(process.stderr.fileno(), 4096)
+        if not read:
+            break
+        progress += read
     process.send_signal(signal.SIGKILL)
     process.wait()
     assert process.returncode == -signal.SIGKILL
 
     store = open_store(make_settings(tmp_path / "data"))
     documents = store.documents()
-    assert 0 < len(documents) < 60
+    assert 0 < len(documents) < DOCS
     chunks = store.all_chunks()
     for source, record in documents.items():
         assert sum(c.source == source for c in chunks) == record.chunks
@@ -91,7 +98,7 @@ def test_killed_ingestion_leaves_a_consistent_store_and_the_next_run_finishes(tm
     assert finish.returncode == 0, finish.stderr
     assert f"{len(documents)} unchanged" in finish.stdout
     store = open_store(make_settings(tmp_path / "data"))
-    assert len(store.documents()) == 60 and store.orphans() == []
+    assert len(store.documents()) == DOCS and store.orphans() == []
 
 
 def test_second_ingestion_at_once_is_refused_with_exit_status_3(tmp_path: Path) -> None:

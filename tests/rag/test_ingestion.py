@@ -5,7 +5,7 @@ import pytest
 from rag.assistant import Assistant
 from rag.corpus import run_ingestion
 from rag.errors import IngestionBusy
-from rag.ingestion import IngestionLock, stage_document
+from rag.ingestion import IngestionLock, stage_documents
 from rag.models import Document
 from tests.conftest import ingest_into
 
@@ -111,7 +111,7 @@ def test_leftovers_of_an_interrupted_run_are_invisible_then_swept(
     published = assistant.store.documents()["paris.txt"]
     # A run that stored a new version's chunks and died before publishing it:
     draft = Document("paris.txt", "Paris", "Paris\n\nParis is a draft.", "d" * 64)
-    stage_document(draft, assistant.store, assistant.embedder, 256, 48)
+    stage_documents([draft], assistant.store, assistant.embedder, 256, 48)
     assert assistant.store.count() == 2
     assert [c.content_hash for c in assistant.store.all_chunks()] == [published.content_hash]
     passages = assistant.search("Paris draft", top_k=5)
