@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Protocol
 
 from rag.models import Answer, Citation, Passage, ScoredSentence
@@ -11,12 +13,31 @@ NOT_FOUND = "I could not find the answer to that in the documents."
 MAX_ANSWER_WORDS = 80
 
 
+@dataclass(frozen=True)
+class CitationsEvent:
+    """First event of a stream: the passages the answer may cite, numbered as it will cite them."""
+
+    citations: list[Citation]
+
+
+@dataclass(frozen=True)
+class TokenEvent:
+    """A piece of answer text as it is produced."""
+
+    text: str
+
+
+AnswerEvent = CitationsEvent | TokenEvent | Answer  # a stream ends with the whole Answer
+
+
 class Answerer(Protocol):
     """Anything that turns a question and its passages into a cited answer."""
 
     name: str
 
     def answer(self, query: Query, passages: list[Passage]) -> Answer: ...
+
+    def stream(self, query: Query, passages: list[Passage]) -> Iterator[AnswerEvent]: ...
 
 
 def abstain() -> Answer:
@@ -51,6 +72,13 @@ class ExtractiveAnswerer:
             words += length
         return cite(chosen)
 
+    def stream(self, query: Query, passages: list[Passage]) -> Iterator[AnswerEvent]:
+        """The whole answer at once: there is nothing to wait for."""
+        answer = self.answer(query, passages)
+        yield CitationsEvent(answer.citations)
+        yield TokenEvent(answer.answer)
+        yield answer
+
 
 def rank_sentences(passages: list[Passage]) -> list[tuple[Passage, ScoredSentence]]:
     """Every sentence of the passages, best first; a sentence repeated by overlapping chunks counts once."""
@@ -73,18 +101,22 @@ def cite(chosen: list[tuple[Passage, ScoredSentence]]) -> Answer:
         chunk = passage.chunk
         if chunk.id not in numbers:
             numbers[chunk.id] = len(numbers) + 1
-            citations.append(
-                Citation(
-                    id=numbers[chunk.id],
-                    source=chunk.source,
-                    title=chunk.title,
-                    text=chunk.text,
-                    score=round(passage.score, 4),
-                    chunk_id=chunk.id,
-                    start_char=chunk.start_char,
-                    end_char=chunk.end_char,
-                    page=chunk.page,
-                )
-            )
+            citations.append(citation(numbers[chunk.id], passage))
         parts.append(f"{sentence.text} [{numbers[chunk.id]}]")
     return Answer(answer=" ".join(parts), citations=citations, abstained=False)
+
+
+def citation(number: int, passage: Passage) -> Citation:
+    """A passage as cited under a number."""
+    chunk = passage.chunk
+    return Citation(
+        id=number,
+        source=chunk.source,
+        title=chunk.title,
+        text=chunk.text,
+        score=round(passage.score, 4),
+        chunk_id=chunk.id,
+        start_char=chunk.start_char,
+        end_char=chunk.end_char,
+        page=chunk.page,
+    )

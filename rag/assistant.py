@@ -2,18 +2,44 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 from llama_index.core.base.embeddings.base import BaseEmbedding
+from llama_index.core.llms import LLM
 
-from rag.answering import Answerer, ExtractiveAnswerer, abstain
+from rag.answering import Answerer, AnswerEvent, CitationsEvent, ExtractiveAnswerer, TokenEvent, abstain
 from rag.condense import standalone_question
 from rag.embedding import load_embedder
 from rag.errors import InvalidQuestion
+from rag.generative import GenerativeAnswerer
+from rag.llm import build_llm
 from rag.models import Answer, Passage, Turn
-from rag.retrieval import Mode, Retriever
+from rag.retrieval import Mode, Query, Retriever
 from rag.settings import Settings
 from rag.store import Store, open_store
+
+
+@dataclass
+class Retrieved:
+    """A question after retrieval: what the answerer needs, and how long it took."""
+
+    query: Query
+    passages: list[Passage]
+    abstain: bool
+    timing: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Done:
+    """Last event of a stream: the whole answer and where the time went."""
+
+    answer: Answer
+    timing: dict[str, float]
+
+
+StreamEvent = CitationsEvent | TokenEvent | Done
 
 
 @dataclass
@@ -25,6 +51,7 @@ class Assistant:
     embedder: BaseEmbedding
     retriever: Retriever
     answerer: Answerer
+    llm: LLM | None = None
 
     def search(self, query: str, top_k: int | None = None) -> list[Passage]:
         """The passages most relevant to the query, best first."""
@@ -39,12 +66,40 @@ class Assistant:
         self, question: str, history: list[Turn] | None = None, top_k: int | None = None
     ) -> tuple[Answer, list[Passage]]:
         """The answer together with every passage retrieved for it, for evaluation and debugging."""
+        retrieved = self.retrieve(question, history, top_k)
+        if retrieved.abstain:
+            return abstain(), retrieved.passages
+        return self.answerer.answer(retrieved.query, retrieved.passages), retrieved.passages
+
+    def retrieve(
+        self, question: str, history: list[Turn] | None = None, top_k: int | None = None
+    ) -> Retrieved:
+        """Validate, condense and retrieve; raises before any answering starts."""
+        started = time.perf_counter()
         text = validate_question(question, self.settings.max_question_chars)
-        query = self.retriever.query(standalone_question(text, history))
+        query = self.retriever.query(standalone_question(text, history, self.llm))
         passages = self.retriever.retrieve(query, top_k or self.settings.top_k)
-        if not passages or passages[0].score < self.settings.min_relevance:
-            return abstain(), passages
-        return self.answerer.answer(query, passages), passages
+        too_weak = not passages or passages[0].score < self.settings.min_relevance
+        elapsed = {"retrieve_ms": round((time.perf_counter() - started) * 1000, 1)}
+        return Retrieved(query, passages, too_weak, elapsed)
+
+    def stream(self, retrieved: Retrieved) -> Iterator[StreamEvent]:
+        """Citations first, then answer text as it comes, then the whole answer with timing."""
+        started = time.perf_counter()
+        events: Iterator[AnswerEvent]
+        if retrieved.abstain:
+            final = abstain()
+            events = iter([CitationsEvent([]), TokenEvent(final.answer), final])
+        else:
+            events = self.answerer.stream(retrieved.query, retrieved.passages)
+        for event in events:
+            if isinstance(event, Answer):
+                answer_ms = round((time.perf_counter() - started) * 1000, 1)
+                timing = {**retrieved.timing, "answer_ms": answer_ms}
+                timing["total_ms"] = round(timing["retrieve_ms"] + answer_ms, 1)
+                yield Done(event, timing)
+            else:
+                yield event
 
 
 def validate_question(question: str, max_chars: int) -> str:
@@ -58,11 +113,13 @@ def validate_question(question: str, max_chars: int) -> str:
 
 
 def build_assistant(
-    settings: Settings, embedder: BaseEmbedding | None = None, mode: Mode = "hybrid"
+    settings: Settings, embedder: BaseEmbedding | None = None, mode: Mode = "hybrid", llm: LLM | None = None
 ) -> Assistant:
-    """Wire the parts named by the settings; pass an embedder to share one already loaded."""
+    """Wire the parts named by the settings; pass an embedder (or LLM) to share one already loaded."""
     embedder = embedder or load_embedder(settings.embed_model)
     store = open_store(settings)
     retriever = Retriever(store, embedder, mode=mode, index_dir=settings.data_dir / "bm25")
-    answerer = ExtractiveAnswerer(max_sentences=settings.answer_sentences)
-    return Assistant(settings, store, embedder, retriever, answerer)
+    extractive = ExtractiveAnswerer(max_sentences=settings.answer_sentences)
+    llm = llm or build_llm(settings)
+    answerer: Answerer = GenerativeAnswerer(llm, fallback=extractive) if llm else extractive
+    return Assistant(settings, store, embedder, retriever, answerer, llm)

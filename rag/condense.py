@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import re
 
+from llama_index.core.llms import LLM
+
 from rag.models import Turn
+from rag.prompt import condense_messages
+
+log = logging.getLogger(__name__)
 
 # Words that point back to something named earlier in the conversation.
 _REFERRING = frozenset(
@@ -42,11 +48,20 @@ _WORD = re.compile(r"[A-Za-z']+")
 _SHORT_QUESTION_WORDS = 4
 
 
-def standalone_question(question: str, history: list[Turn] | None) -> str:
-    """The question as retrieval should see it: a follow-up gets the previous question prepended."""
+def standalone_question(question: str, history: list[Turn] | None, llm: LLM | None = None) -> str:
+    """The question as retrieval should see it: a follow-up is rewritten by the LLM when there is one,
+    else gets the previous question prepended."""
     previous = [t.content.strip() for t in history or [] if t.role == "user" and t.content.strip()]
     if not previous or not is_follow_up(question):
         return question
+    if llm is not None:
+        try:
+            turns = [(t.role, t.content) for t in history or []]
+            rewritten = llm.chat(condense_messages(question, turns)).message.content or ""
+            if rewritten.strip():
+                return rewritten.strip()
+        except Exception as exc:  # the rule below still works without the LLM
+            log.warning("LLM condensation failed: %s", exc)
     return f"{previous[-1]} {question}"
 
 

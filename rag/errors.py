@@ -43,3 +43,7 @@ class DocumentNotFound(RagError):
 
 class FileTooLarge(UnreadableDocument):
     """A file over the configured size limit."""
+
+
+class ConfigurationError(RagError):
+    """The settings name something that cannot work, e.g. an LLM backend without a model."""

@@ -92,6 +92,10 @@ class Answer(BaseModel):
     answer: str = Field(description="The answer; claims carry [n] markers naming citations.")
     citations: list[Citation] = Field(description="The passages the answer cites, each used.")
     abstained: bool = Field(description="True when the documents hold nothing relevant enough.")
+    answerer: str = Field("extractive", description='Which answerer wrote it: "extractive" or "llm".')
+    notice: str | None = Field(
+        None, description="Set when the LLM failed and the extractive answer stands in."
+    )
 
 
 class SearchHit(BaseModel):

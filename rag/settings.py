@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -36,6 +37,19 @@ class Settings(BaseSettings):
     max_file_bytes: int = Field(50_000_000, gt=0, description="Larger files are refused at ingestion.")
     admin_api_key: SecretStr | None = Field(
         None, description="When set, write endpoints (upload, delete, ingest) require this key."
+    )
+    answerer: Literal["extractive", "openai_like", "ollama", "local"] = Field(
+        "extractive", description="Who writes answers: quoted sentences (no LLM), or an LLM backend."
+    )
+    llm_base_url: str | None = Field(
+        None, description="OpenAI-compatible base URL (…/v1) or Ollama URL (default http://127.0.0.1:11434)."
+    )
+    llm_model: str | None = Field(None, description="Model name on the LLM server.")
+    llm_api_key: SecretStr | None = Field(None, description="API key for the OpenAI-compatible server.")
+    llm_timeout: float = Field(30.0, gt=0, description="Seconds before an LLM call is given up.")
+    llm_max_tokens: int = Field(256, ge=16, description="Longest generated answer, in tokens.")
+    local_model_path: str | None = Field(
+        None, description="GGUF file for ANSWERER=local (default: the bundled Gemma 3 270M)."
     )
     api_url: str = Field("http://127.0.0.1:8000", description="Where the UI finds the API.")
 

@@ -102,3 +102,26 @@ def live_server(corpus_assistant: Assistant) -> Iterator[str]:
     """The real app served by uvicorn on a loopback port, over the shipped corpus."""
     with serve(create_app(assistant=corpus_assistant)) as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def fake_llm_server() -> Iterator[tuple[str, FastAPI]]:
+    """A real OpenAI-compatible server on loopback; yields its /v1 base URL and the app (for its log)."""
+    from tests.fakes.openai_server import create_app as create_fake
+
+    app = create_fake()
+    with serve(app) as url:
+        yield f"{url}/v1", app
+
+
+def llm_assistant(corpus_assistant: Assistant, base_url: str, model: str, timeout: float = 10.0) -> Assistant:
+    """The corpus assistant's store and model, answering through the fake LLM server."""
+    settings = corpus_assistant.settings.model_copy(
+        update={
+            "answerer": "openai_like",
+            "llm_base_url": base_url,
+            "llm_model": model,
+            "llm_timeout": timeout,
+        }
+    )
+    return build_assistant(settings, corpus_assistant.embedder)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +39,8 @@ def show(message: dict[str, Any]) -> None:
         else:
             st.markdown(message["content"])
         show_citations(message.get("citations", []))
+        if message.get("notice"):
+            st.warning(message["notice"])
 
 
 with st.sidebar:
@@ -62,17 +66,32 @@ if question := st.chat_input("Ask a question about the documents"):
     user = {"role": "user", "content": question}
     st.session_state.messages.append(user)
     show(user)
+    answer: dict[str, Any]
+    events = client.ask_stream(api_url, question, history)
     try:
-        with st.spinner("Searching the documents…"):
-            reply = client.ask(api_url, question, history)
-        answer = {"role": "assistant", "content": reply["answer"], "citations": reply["citations"]}
+        first = next(events)  # connects: an unreachable server or a refused question fails here
     except client.ServerUnreachable:
-        answer = {
-            "role": "assistant",
-            "content": f"The server at {api_url} is unreachable. Is it running?",
-            "error": True,
-        }
+        answer = {"role": "assistant", "content": f"The server at {api_url} is unreachable. Is it running?"}
+        answer["error"] = True
+        show(answer)
     except client.ServerError as exc:
         answer = {"role": "assistant", "content": f"The server refused the question: {exc}", "error": True}
+        show(answer)
+    else:
+        final: dict[str, Any] = {}
+
+        def tokens() -> Iterator[str]:
+            for event, data in itertools.chain([first], events):
+                if event == "token":
+                    yield data["text"]
+                elif event == "done":
+                    final.update(data["answer"])
+
+        with st.chat_message("assistant"):
+            st.write_stream(tokens())
+            show_citations(final.get("citations", []))
+            if final.get("notice"):
+                st.warning(final["notice"])
+        answer = {"role": "assistant", "content": final.get("answer", "")}
+        answer |= {"citations": final.get("citations", []), "notice": final.get("notice")}
     st.session_state.messages.append(answer)
-    show(answer)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -20,6 +22,26 @@ class ServerError(Exception):
 def ask(api_url: str, question: str, history: list[dict[str, str]]) -> dict[str, Any]:
     """POST /ask; the JSON answer with its citations."""
     return _request("POST", api_url, "/ask", json={"question": question, "history": history})
+
+
+def ask_stream(api_url: str, question: str, history: list[dict[str, str]]) -> Iterator[tuple[str, Any]]:
+    """POST /ask/stream: yields (event, data) pairs: citations, tokens, then done."""
+    body = {"question": question, "history": history}
+    try:
+        with httpx.stream(
+            "POST", f"{api_url.rstrip('/')}/ask/stream", json=body, timeout=TIMEOUT_SECONDS
+        ) as r:
+            if r.status_code >= 400:
+                r.read()
+                _json(r)
+            event = "message"
+            for line in r.iter_lines():
+                if line.startswith("event:"):
+                    event = line.split(":", 1)[1].strip()
+                elif line.startswith("data:"):
+                    yield event, json.loads(line.split(":", 1)[1])
+    except httpx.HTTPError as exc:
+        raise ServerUnreachable(str(exc)) from exc
 
 
 def documents(api_url: str) -> list[dict[str, Any]]:

@@ -16,6 +16,7 @@ def test_ask_answers_with_citations_that_match_the_markers(api: TestClient) -> N
     ids = {int(n) for n in re.findall(r"\[(\d+)\]", body["answer"])}
     assert ids == {c["id"] for c in body["citations"]}
     citation = body["citations"][0]
+    assert body["answerer"] == "extractive" and body["notice"] is None
     assert set(citation) == {
         "id",
         "source",
@@ -43,7 +44,13 @@ def test_ask_uses_history_for_a_follow_up(api: TestClient) -> None:
 
 def test_off_topic_question_abstains(api: TestClient) -> None:
     body = api.post("/ask", json={"question": "Who won the 2022 FIFA World Cup final?"}).json()
-    assert body == {"answer": NOT_FOUND, "citations": [], "abstained": True}
+    assert body == {
+        "answer": NOT_FOUND,
+        "citations": [],
+        "abstained": True,
+        "answerer": "extractive",
+        "notice": None,
+    }
 
 
 def test_blank_and_over_long_questions_get_422_with_a_clear_message(api: TestClient) -> None:
