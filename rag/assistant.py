@@ -83,6 +83,12 @@ class Assistant:
         elapsed = {"retrieve_ms": round((time.perf_counter() - started) * 1000, 1)}
         return Retrieved(query, passages, too_weak, elapsed)
 
+    def answer(self, retrieved: Retrieved) -> Done:
+        """The whole answer for a retrieval, with timing."""
+        *_, done = self.stream(retrieved)
+        assert isinstance(done, Done)
+        return done
+
     def stream(self, retrieved: Retrieved) -> Iterator[StreamEvent]:
         """Citations first, then answer text as it comes, then the whole answer with timing."""
         started = time.perf_counter()

@@ -109,13 +109,21 @@ def evaluate(assistant: Assistant, questions: list[Question], mode: str, top_k: 
     )
 
 
-def run(qa: Path, corpus: Path, modes: list[Mode], settings: Settings) -> list[Scores]:
+def run(
+    qa: Path, corpus: Path, modes: list[Mode], settings: Settings, limit: int | None = None
+) -> list[Scores]:
     """Ingest the corpus once into a temporary store, then score each retrieval mode."""
     embedder = load_embedder(settings.embed_model)
-    questions = load_questions(qa)
+    questions = load_questions(qa)[:limit]
     results = []
     with tempfile.TemporaryDirectory() as tmp:
-        settings = settings.model_copy(update={"data_dir": Path(tmp), "chroma_host": None})
+        update: dict[str, object] = {"data_dir": Path(tmp), "chroma_host": None}
+        if settings.answerer == "local" and not settings.local_model_path:
+            from rag.local_llm import bundled_model_path
+
+            # The model file lives with the real data, not in the throw-away store.
+            update["local_model_path"] = str(bundled_model_path(settings.data_dir / "models"))
+        settings = settings.model_copy(update=update)
         first = build_assistant(settings, embedder)
         ingest(corpus, first.store, embedder, settings.chunk_size, settings.chunk_overlap)
         for mode in modes:
@@ -150,6 +158,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chunk-size", type=int, help="override CHUNK_SIZE")
     parser.add_argument("--chunk-overlap", type=int, help="override CHUNK_OVERLAP")
     parser.add_argument("--min-relevance", type=float, help="override MIN_RELEVANCE")
+    parser.add_argument(
+        "--answerer", choices=["extractive", "openai_like", "ollama", "local"], help="override ANSWERER"
+    )
+    parser.add_argument("--limit", type=int, help="only the first N questions (for slow LLMs)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args(argv)
     overrides = {
@@ -158,12 +170,13 @@ def main(argv: list[str] | None = None) -> int:
             "chunk_size": args.chunk_size,
             "chunk_overlap": args.chunk_overlap,
             "min_relevance": args.min_relevance,
+            "answerer": args.answerer,
         }.items()
         if v is not None
     }
     settings = Settings().model_copy(update=overrides)
     modes: list[Mode] = ["hybrid", "dense", "bm25"] if args.mode == "all" else [args.mode]
-    results = run(args.qa, args.corpus, modes, settings)
+    results = run(args.qa, args.corpus, modes, settings, limit=args.limit)
     if args.json:
         print(json.dumps([asdict(r) for r in results], indent=2))
     else:

@@ -17,7 +17,9 @@ def build_llm(settings: Settings) -> LLM | None:
     if settings.answerer == "local":
         from rag.local_llm import load_local_llm
 
-        return load_local_llm(settings.local_model_path, settings.llm_max_tokens)
+        return load_local_llm(
+            settings.local_model_path, settings.llm_max_tokens, str(settings.data_dir / "models")
+        )
     if not settings.llm_model:
         raise ConfigurationError(f"ANSWERER={settings.answerer} needs LLM_MODEL")
     if settings.answerer == "ollama":

@@ -38,6 +38,16 @@ class Settings(BaseSettings):
     admin_api_key: SecretStr | None = Field(
         None, description="When set, write endpoints (upload, delete, ingest) require this key."
     )
+    api_keys: str | None = Field(
+        None,
+        description="Comma-separated API keys; when set, every endpoint but /health and /ready needs one.",
+    )
+    rate_limit: str = Field("120/minute", description="Requests allowed per API key (or per client address).")
+    max_body_bytes: int = Field(60_000_000, gt=0, description="Larger request bodies are refused with 413.")
+    cors_origins: str | None = Field(
+        None, description="Comma-separated origins allowed by CORS; none by default."
+    )
+    log_questions: bool = Field(False, description="Log question text at info level (off: privacy).")
     answerer: Literal["extractive", "openai_like", "ollama", "local"] = Field(
         "extractive", description="Who writes answers: quoted sentences (no LLM), or an LLM backend."
     )
@@ -52,6 +62,14 @@ class Settings(BaseSettings):
         None, description="GGUF file for ANSWERER=local (default: the bundled Gemma 3 270M)."
     )
     api_url: str = Field("http://127.0.0.1:8000", description="Where the UI finds the API.")
+
+    @property
+    def api_key_list(self) -> list[str]:
+        return [k.strip() for k in (self.api_keys or "").split(",") if k.strip()]
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [o.strip() for o in (self.cors_origins or "").split(",") if o.strip()]
 
     @property
     def chroma_path(self) -> Path:

@@ -7,14 +7,27 @@ import argparse
 import uvicorn
 
 from server.app import create_app
+from server.observability import configure_logging
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m server", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--workers", type=int, default=1, help="worker processes (each loads the model)")
     args = parser.parse_args(argv)
-    uvicorn.run(create_app(), host=args.host, port=args.port)
+    configure_logging()
+    if args.workers > 1:
+        uvicorn.run(
+            "server.app:create_app",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_config=None,
+        )
+    else:
+        uvicorn.run(create_app(), host=args.host, port=args.port, log_config=None)
 
 
 if __name__ == "__main__":

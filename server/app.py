@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
 from rag.assistant import Assistant, build_assistant
@@ -23,6 +24,8 @@ from rag.errors import (
     UnsupportedFile,
 )
 from rag.settings import Settings, get_settings
+from server import limits, observability
+from server.deps import require_api_key
 from server.routes import documents, qa
 
 # Most specific first: the first matching class decides.
@@ -46,10 +49,11 @@ def status_for(error: RagError) -> int:
 
 def create_app(settings: Settings | None = None, assistant: Assistant | None = None) -> FastAPI:
     """The API; pass an assistant to share one already built (tests do), else it is built at startup."""
+    settings = assistant.settings if assistant else settings or get_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.assistant = assistant or build_assistant(settings or get_settings())
+        app.state.assistant = assistant or build_assistant(settings)
         yield
 
     app = FastAPI(
@@ -57,7 +61,9 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
         description="Answers questions over a folder of documents, citing the passages that hold the answer.",
         version="0.1.0",
         lifespan=lifespan,
+        dependencies=[Depends(require_api_key)],
     )
+    app.state.metrics = observability.Metrics()
 
     @app.exception_handler(RagError)
     async def rag_error(_: Request, exc: RagError) -> JSONResponse:
@@ -65,4 +71,11 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
 
     app.include_router(qa.router)
     app.include_router(documents.router)
+    # Middleware added last runs first: request ids and metrics wrap everything, limits come next.
+    limits.install(app, settings.rate_limit, settings.max_body_bytes)
+    observability.install(app, app.state.metrics)
+    if settings.cors_origin_list:
+        app.add_middleware(
+            CORSMiddleware, allow_origins=settings.cors_origin_list, allow_methods=["*"], allow_headers=["*"]
+        )
     return app

@@ -1,13 +1,15 @@
-"""What routes depend on: the one assistant of the process, and the admin key check."""
+"""What routes depend on: the one assistant of the process, and the key checks."""
 
 from __future__ import annotations
 
 import hmac
 from typing import Annotated
 
-from fastapi import Depends, Header, HTTPException, Request
+from fastapi import Depends, HTTPException, Request
 
 from rag.assistant import Assistant
+
+OPEN_PATHS = frozenset({"/health", "/ready"})  # probes must work without a key
 
 
 def current_assistant(request: Request) -> Assistant:
@@ -17,18 +19,37 @@ def current_assistant(request: Request) -> Assistant:
 AssistantDep = Annotated[Assistant, Depends(current_assistant)]
 
 
-def require_admin(
-    assistant: AssistantDep,
-    x_api_key: Annotated[str | None, Header(description="Admin key, when ADMIN_API_KEY is set.")] = None,
-    authorization: Annotated[str | None, Header(description="`Bearer <admin key>`, the alternative.")] = None,
-) -> None:
-    """Let a write through only with the admin key, when one is configured."""
-    expected = assistant.settings.admin_api_key
-    if expected is None:
+def given_key(request: Request) -> str | None:
+    """The key a client sent, as `X-API-Key` or `Authorization: Bearer`."""
+    key = request.headers.get("x-api-key")
+    auth = request.headers.get("authorization", "")
+    if not key and auth.lower().startswith("bearer "):
+        key = auth[7:].strip()
+    return key or None
+
+
+def _matches(given: str | None, keys: list[str]) -> bool:
+    # Compare with every key in constant time, so timing reveals neither a key nor which matched.
+    found = False
+    for key in keys:
+        found |= hmac.compare_digest((given or "").encode(), key.encode())
+    return found and given is not None
+
+
+def require_api_key(request: Request) -> None:
+    """Every request but the probes needs a key when API_KEYS is set; the admin key also counts."""
+    settings = current_assistant(request).settings
+    keys = settings.api_key_list
+    if not keys or request.url.path in OPEN_PATHS:
         return
-    given = x_api_key
-    if not given and authorization and authorization.lower().startswith("bearer "):
-        given = authorization[7:].strip()
-    # Constant-time comparison, so response timing reveals nothing about the key.
-    if not given or not hmac.compare_digest(given.encode(), expected.get_secret_value().encode()):
+    if settings.admin_api_key:
+        keys = [*keys, settings.admin_api_key.get_secret_value()]
+    if not _matches(given_key(request), keys):
+        raise HTTPException(status_code=401, detail="missing or wrong API key")
+
+
+def require_admin(request: Request) -> None:
+    """Writes need the admin key when ADMIN_API_KEY is set."""
+    expected = current_assistant(request).settings.admin_api_key
+    if expected is not None and not _matches(given_key(request), [expected.get_secret_value()]):
         raise HTTPException(status_code=401, detail="missing or wrong API key")

@@ -3,25 +3,40 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator, Iterator
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from sse_starlette import EventSourceResponse
 
 from rag.answering import CitationsEvent, TokenEvent
-from rag.assistant import Done, StreamEvent
+from rag.assistant import Assistant, Done, StreamEvent
 from rag.models import Answer, SearchHit
 from server.deps import AssistantDep
 from server.schemas import AskRequest, Health, SearchRequest, SearchResponse
 
 router = APIRouter()
+log = logging.getLogger("server")
 
 
 @router.post("/ask", response_model=Answer, summary="Answer a question with citations")
-async def ask(body: AskRequest, assistant: AssistantDep) -> Answer:
+async def ask(body: AskRequest, assistant: AssistantDep, request: Request) -> Answer:
     """The answer marks claims with [n]; each n is a citation's id. Abstains when nothing fits."""
-    return await run_in_threadpool(assistant.ask, body.question, body.history, body.top_k)
+    retrieved = await run_in_threadpool(assistant.retrieve, body.question, body.history, body.top_k)
+    done = await run_in_threadpool(assistant.answer, retrieved)
+    record(request, assistant, body.question, done)
+    return done.answer
+
+
+def record(request: Request, assistant: Assistant, question: str, done: Done) -> None:
+    """Stage timings into the metrics and the log; the question itself only when allowed."""
+    request.app.state.metrics.observe_timing(done.timing)
+    extra: dict[str, object] = {**done.timing, "abstained": done.answer.abstained}
+    extra["answerer"] = done.answer.answerer
+    if assistant.settings.log_questions:
+        extra["question"] = question
+    log.info("answered", extra=extra)
 
 
 @router.post(
@@ -58,6 +73,12 @@ async def sse_events(events: Iterator[StreamEvent]) -> AsyncIterator[dict[str, s
 async def search(body: SearchRequest, assistant: AssistantDep) -> SearchResponse:
     passages = await run_in_threadpool(assistant.search, body.query, body.top_k)
     return SearchResponse(results=[SearchHit.from_passage(i, p) for i, p in enumerate(passages, 1)])
+
+
+@router.get("/ready", summary="Ready to answer: the model is loaded and the store answers")
+async def ready(assistant: AssistantDep) -> dict[str, object]:
+    chunks = await run_in_threadpool(assistant.store.count)
+    return {"status": "ready", "chunks": chunks}
 
 
 @router.get("/health", response_model=Health, summary="Whether the store answers, and its size")
