@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import shutil
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI
@@ -125,3 +128,39 @@ def llm_assistant(corpus_assistant: Assistant, base_url: str, model: str, timeou
         }
     )
     return build_assistant(settings, corpus_assistant.embedder)
+
+
+CHROMA = Path(sys.executable).parent / "chroma"
+
+
+def start_chroma(path: Path, port: int) -> subprocess.Popen:
+    process = subprocess.Popen(
+        [str(CHROMA), "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("chroma run did not start")
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    process.wait(timeout=30)
+
+
+@pytest.fixture
+def chroma(tmp_path: Path) -> Iterator[tuple[Path, int, list[subprocess.Popen]]]:
+    """A real `chroma run` server on a loopback port: (its data path, port, its processes)."""
+    port = free_port()
+    processes = [start_chroma(tmp_path / "chroma", port)]
+    yield tmp_path / "chroma", port, processes
+    for process in processes:
+        if process.poll() is None:
+            stop(process)
