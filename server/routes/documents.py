@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Response, UploadFile
+from collections.abc import Callable
+
+from fastapi import APIRouter, Depends, Request, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
 
 from rag.corpus import delete_document, run_ingestion, save_upload
@@ -13,6 +15,18 @@ from server.schemas import IngestRequest, UploadResponse
 
 router = APIRouter()
 admin = [Depends(require_admin)]
+
+
+async def counted(request: Request, run: Callable[[], IngestReport]) -> IngestReport:
+    """Run an ingestion in a worker thread and count it by outcome in the metrics."""
+    runs = request.app.state.metrics.ingestions
+    try:
+        report = await run_in_threadpool(run)
+    except Exception:
+        runs.labels("error").inc()
+        raise
+    runs.labels("some_failed" if report.failed else "ok").inc()
+    return report
 
 
 @router.get("/documents", response_model=list[DocumentRecord], summary="Documents in the store")
@@ -29,24 +43,24 @@ async def remove(source: str, assistant: AssistantDep) -> Response:
 
 
 @router.post("/documents", response_model=UploadResponse, dependencies=admin, summary="Upload a file")
-async def upload(file: UploadFile, assistant: AssistantDep) -> UploadResponse:
+async def upload(file: UploadFile, assistant: AssistantDep, request: Request) -> UploadResponse:
     """Saves the file into the corpus folder (file name only, never a path) and ingests the corpus."""
     settings = assistant.settings
     data = await file.read(settings.max_file_bytes + 1)
     path = await run_in_threadpool(save_upload, settings, file.filename or "", data)
-    report = await run_in_threadpool(run_ingestion, settings, assistant.store, assistant.embedder)
+    report = await counted(request, lambda: run_ingestion(settings, assistant.store, assistant.embedder))
     return UploadResponse(saved=path.name, report=report)
 
 
 @router.post("/ingest", response_model=IngestReport, dependencies=admin, summary="Re-ingest the corpus")
-async def reingest(assistant: AssistantDep, body: IngestRequest | None = None) -> IngestReport:
+async def reingest(
+    request: Request, assistant: AssistantDep, body: IngestRequest | None = None
+) -> IngestReport:
     """Adds new, replaces changed and removes deleted documents; unchanged ones are skipped."""
     body = body or IngestRequest()
-    return await run_in_threadpool(
-        run_ingestion,
-        assistant.settings,
-        assistant.store,
-        assistant.embedder,
-        full=body.full,
-        dry_run=body.dry_run,
+    return await counted(
+        request,
+        lambda: run_ingestion(
+            assistant.settings, assistant.store, assistant.embedder, full=body.full, dry_run=body.dry_run
+        ),
     )

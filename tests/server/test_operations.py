@@ -89,6 +89,12 @@ def test_metrics_count_requests_stages_and_chunks(api: TestClient, corpus_assist
     assert "rag_request_seconds_bucket" in text
 
 
+def test_metrics_count_ingestion_runs(keyed: TestClient) -> None:
+    admin = {"X-API-Key": ADMIN}
+    keyed.post("/ingest", headers=admin, json={"dry_run": True})
+    assert 'rag_ingestion_runs_total{outcome="ok"} 1.0' in keyed.get("/metrics", headers=admin).text
+
+
 def test_cors_is_off_by_default_and_follows_settings(api: TestClient, corpus_assistant: Assistant) -> None:
     preflight = {"Origin": "https://intranet.example", "Access-Control-Request-Method": "POST"}
     assert "access-control-allow-origin" not in api.options("/ask", headers=preflight).headers
