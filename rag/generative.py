@@ -18,7 +18,7 @@ from rag.answering import (
     citation,
 )
 from rag.models import Answer, Passage
-from rag.prompt import NOT_FOUND_TOKEN, answer_messages
+from rag.prompt import NOT_FOUND_TOKEN, SYSTEM, answer_messages
 from rag.retrieval import Query
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,10 @@ class GenerativeAnswerer:
 
     def check(self, text: str, query: Query, passages: list[Passage]) -> Answer:
         """Keep markers that name a passage, drop the rest; an answer citing nothing is replaced."""
-        if NOT_FOUND_TOKEN in text:
+        if SYSTEM[:60] in text or "<documents>" in text:
+            # Small models sometimes echo the prompt: that is no answer, whatever it cites.
+            return self._fallback(query, passages, "the language model repeated its instructions")
+        if text.strip().strip(".").startswith(NOT_FOUND_TOKEN):
             return abstain().model_copy(update={"answerer": self.name})
         cleaned, used = check_citations(text, len(passages))
         if not used:

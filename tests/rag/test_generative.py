@@ -9,7 +9,7 @@ import pytest
 from rag.assistant import Assistant, build_assistant
 from rag.generative import check_citations
 from rag.models import Turn
-from rag.prompt import passage_block
+from rag.prompt import SYSTEM, passage_block
 from tests.conftest import free_port, ingest_into, llm_assistant, make_settings
 
 QUESTION = "How many casualties a day is Russia suffering in Ukraine?"
@@ -97,3 +97,10 @@ def test_passage_text_cannot_close_the_documents_block(corpus_assistant: Assista
     passages = corpus_assistant.search("troops", top_k=1)
     block = passage_block(passages)
     assert block.startswith("<documents>\n[1] ") and block.endswith("</documents>")
+
+
+def test_an_answer_that_echoes_the_prompt_is_replaced(corpus_assistant, fake_llm_server) -> None:
+    assistant = llm_assistant(corpus_assistant, fake_llm_server[0], "cite-first")
+    retrieved = assistant.retrieve(QUESTION)
+    answer = assistant.answerer.check(f"{SYSTEM}\n<documents>\n[1] ...", retrieved.query, retrieved.passages)
+    assert "repeated its instructions" in answer.notice and "1200" in answer.answer
