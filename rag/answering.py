@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
-from rag.models import Answer, Citation, Passage, ScoredSentence
+from rag.models import Answer, Citation, Passage, ScoredSentence, passage_fields
 from rag.retrieval import Query
 
 NOT_FOUND = "I could not find the answer to that in the documents."
@@ -108,15 +108,4 @@ def cite(chosen: list[tuple[Passage, ScoredSentence]]) -> Answer:
 
 def citation(number: int, passage: Passage) -> Citation:
     """A passage as cited under a number."""
-    chunk = passage.chunk
-    return Citation(
-        id=number,
-        source=chunk.source,
-        title=chunk.title,
-        text=chunk.text,
-        score=round(passage.score, 4),
-        chunk_id=chunk.id,
-        start_char=chunk.start_char,
-        end_char=chunk.end_char,
-        page=chunk.page,
-    )
+    return Citation(id=number, **passage_fields(passage))

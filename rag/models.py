@@ -111,15 +111,19 @@ class SearchHit(BaseModel):
 
     @classmethod
     def from_passage(cls, rank: int, passage: Passage) -> SearchHit:
-        c = passage.chunk
-        return cls(
-            rank=rank,
-            source=c.source,
-            title=c.title,
-            text=c.text,
-            score=round(passage.score, 4),
-            chunk_id=c.id,
-            start_char=c.start_char,
-            end_char=c.end_char,
-            page=c.page,
-        )
+        return cls(rank=rank, **passage_fields(passage))
+
+
+def passage_fields(passage: Passage) -> dict[str, object]:
+    """What citations and search hits show of a passage."""
+    c = passage.chunk
+    return {
+        "source": c.source,
+        "title": c.title,
+        "text": c.text,
+        "score": round(passage.score, 4),
+        "chunk_id": c.id,
+        "start_char": c.start_char,
+        "end_char": c.end_char,
+        "page": c.page,
+    }

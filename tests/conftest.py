@@ -48,6 +48,15 @@ def settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
+def owls_corpus(tmp_path: Path) -> Path:
+    """A corpus folder of one small Markdown document, for tests that write to the corpus."""
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    (folder / "owls.md").write_text("# Owls\n\nOwls hunt at night and can turn their heads 270 degrees.")
+    return folder
+
+
+@pytest.fixture
 def assistant(settings: Settings, embedder: BaseEmbedding) -> Assistant:
     """An assistant over an empty store in a temporary directory."""
     return build_assistant(settings, embedder)

@@ -17,16 +17,10 @@ ADMIN = {"X-API-Key": KEY}
 
 
 @pytest.fixture
-def corpus(tmp_path: Path) -> Path:
-    folder = tmp_path / "corpus"
-    folder.mkdir()
-    (folder / "owls.md").write_text("# Owls\n\nOwls hunt at night and can turn their heads 270 degrees.")
-    return folder
-
-
-@pytest.fixture
-def client(tmp_path: Path, corpus: Path, embedder: BaseEmbedding) -> Iterator[TestClient]:
-    settings = make_settings(tmp_path / "data", corpus_dir=corpus, admin_api_key=KEY, max_file_bytes=50_000)
+def client(tmp_path: Path, owls_corpus: Path, embedder: BaseEmbedding) -> Iterator[TestClient]:
+    settings = make_settings(
+        tmp_path / "data", corpus_dir=owls_corpus, admin_api_key=KEY, max_file_bytes=50_000
+    )
     assistant = build_assistant(settings, embedder)
     with TestClient(create_app(assistant=assistant)) as http:
         assert http.post("/ingest", headers=ADMIN).status_code == 200
@@ -49,26 +43,26 @@ def test_writes_need_the_admin_key_and_reveal_nothing_without_it(client: TestCli
     assert client.post("/ingest", headers={"Authorization": f"Bearer {KEY}"}).status_code == 200
 
 
-def test_upload_saves_into_the_corpus_and_makes_it_answerable(client: TestClient, corpus: Path) -> None:
+def test_upload_saves_into_the_corpus_and_makes_it_answerable(client: TestClient, owls_corpus: Path) -> None:
     text = b"Bees\n\nHoney bees communicate the direction of flowers with a waggle dance."
     response = client.post("/documents", headers=ADMIN, files={"file": ("bees.txt", text, "text/plain")})
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["saved"] == "bees.txt" and body["report"]["added"] == ["bees.txt"]
-    assert (corpus / "bees.txt").read_bytes() == text
+    assert (owls_corpus / "bees.txt").read_bytes() == text
     answer = client.post("/ask", json={"question": "How do honey bees communicate?"}).json()
     assert "waggle dance" in answer["answer"]
 
 
 def test_upload_with_a_path_in_its_name_cannot_escape_the_corpus(
-    client: TestClient, corpus: Path, tmp_path: Path
+    client: TestClient, owls_corpus: Path, tmp_path: Path
 ) -> None:
     for name in ("../../etc/passwd.txt", "..\\..\\evil.txt", "/tmp/abs.txt"):
         response = client.post("/documents", headers=ADMIN, files={"file": (name, b"Escape\n\nNot here.")})
         assert response.status_code == 200
         assert "/" not in response.json()["saved"] and "\\" not in response.json()["saved"]
     assert not (tmp_path / "evil.txt").exists() and not (tmp_path.parent / "passwd.txt").exists()
-    assert sorted(p.name for p in corpus.iterdir()) == ["abs.txt", "evil.txt", "owls.md", "passwd.txt"]
+    assert sorted(p.name for p in owls_corpus.iterdir()) == ["abs.txt", "evil.txt", "owls.md", "passwd.txt"]
 
 
 @pytest.mark.parametrize(
@@ -82,26 +76,26 @@ def test_upload_with_a_path_in_its_name_cannot_escape_the_corpus(
     ],
 )
 def test_bad_upload_is_refused_and_the_store_is_untouched(
-    client: TestClient, corpus: Path, name: str, content: bytes, status: int, message: str
+    client: TestClient, owls_corpus: Path, name: str, content: bytes, status: int, message: str
 ) -> None:
     response = client.post("/documents", headers=ADMIN, files={"file": (name, content)})
     assert response.status_code == status
     assert message in response.json()["detail"]
-    assert [p.name for p in corpus.iterdir()] == ["owls.md"]
+    assert [p.name for p in owls_corpus.iterdir()] == ["owls.md"]
     assert [d["source"] for d in client.get("/documents").json()] == ["owls.md"]
 
 
-def test_delete_removes_the_document_and_its_file(client: TestClient, corpus: Path) -> None:
+def test_delete_removes_the_document_and_its_file(client: TestClient, owls_corpus: Path) -> None:
     assert client.delete("/documents/owls.md", headers=ADMIN).status_code == 204
     assert client.get("/documents").json() == []
-    assert not (corpus / "owls.md").exists()
+    assert not (owls_corpus / "owls.md").exists()
     assert client.post("/ask", json={"question": "How far can owls turn their heads?"}).json()["abstained"]
     missing = client.delete("/documents/owls.md", headers=ADMIN)
     assert missing.status_code == 404 and "no document" in missing.json()["detail"]
 
 
-def test_ingest_reports_changes_and_supports_a_dry_run(client: TestClient, corpus: Path) -> None:
-    (corpus / "cats.txt").write_text("Cats\n\nCats sleep for about fifteen hours a day.")
+def test_ingest_reports_changes_and_supports_a_dry_run(client: TestClient, owls_corpus: Path) -> None:
+    (owls_corpus / "cats.txt").write_text("Cats\n\nCats sleep for about fifteen hours a day.")
     plan = client.post("/ingest", headers=ADMIN, json={"dry_run": True}).json()
     assert plan["added"] == ["cats.txt"] and plan["dry_run"] is True
     assert len(client.get("/documents").json()) == 1

@@ -17,16 +17,8 @@ KEY = "ui-admin-key"
 
 
 @pytest.fixture
-def corpus(tmp_path: Path) -> Path:
-    folder = tmp_path / "corpus"
-    folder.mkdir()
-    (folder / "owls.md").write_text("# Owls\n\nOwls hunt at night.")
-    return folder
-
-
-@pytest.fixture
-def server(tmp_path: Path, corpus: Path, embedder: BaseEmbedding) -> Iterator[str]:
-    settings = make_settings(tmp_path / "data", corpus_dir=corpus, admin_api_key=KEY)
+def server(tmp_path: Path, owls_corpus: Path, embedder: BaseEmbedding) -> Iterator[str]:
+    settings = make_settings(tmp_path / "data", corpus_dir=owls_corpus, admin_api_key=KEY)
     assistant = build_assistant(settings, embedder)
     run_ingestion(settings, assistant.store, embedder)
     with serve(create_app(assistant=assistant)) as url:
@@ -48,9 +40,9 @@ def test_page_lists_the_stored_documents(monkeypatch, server: str) -> None:
     assert list(page.dataframe[0].value["source"]) == ["owls.md"]
 
 
-def test_re_ingest_button_shows_the_report(monkeypatch, server: str, corpus: Path) -> None:
-    (corpus / "bees.txt").write_text("Bees\n\nBees dance to share where flowers are.")
-    (corpus / "empty.txt").write_text("")
+def test_re_ingest_button_shows_the_report(monkeypatch, server: str, owls_corpus: Path) -> None:
+    (owls_corpus / "bees.txt").write_text("Bees\n\nBees dance to share where flowers are.")
+    (owls_corpus / "empty.txt").write_text("")
     page = open_page(monkeypatch, server)
     page.button[0].click().run()  # "Re-ingest the corpus"
     assert page.subheader[0].value == "In the store: 2 documents"
@@ -58,12 +50,12 @@ def test_re_ingest_button_shows_the_report(monkeypatch, server: str, corpus: Pat
     assert "empty.txt: empty file" in page.error[0].value
 
 
-def test_delete_button_removes_the_document(monkeypatch, server: str, corpus: Path) -> None:
+def test_delete_button_removes_the_document(monkeypatch, server: str, owls_corpus: Path) -> None:
     page = open_page(monkeypatch, server)
     page.selectbox[0].select("owls.md").run()
     page.button[1].click().run()  # "Delete document"
     assert page.subheader[0].value == "In the store: 0 documents"
-    assert not (corpus / "owls.md").exists()
+    assert not (owls_corpus / "owls.md").exists()
 
 
 def test_writes_without_the_admin_key_are_refused_plainly(monkeypatch, server: str) -> None:
