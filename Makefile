@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 API_PORT ?= 8000
 UI_PORT ?= 8501
 
-.PHONY: install run ingest serve ui test lint eval bench clean
+.PHONY: install run ingest serve ui test test-chroma-server lint eval bench clean
 
 install: $(STAMP)
 
@@ -35,6 +35,11 @@ run: install
 
 test: install
 	$(PY) -m pytest
+	$(MAKE) test-chroma-server
+
+# The integration tests again, every store in one real `chroma run` server.
+test-chroma-server: install
+	RAG_TEST_CHROMA=server $(PY) -m pytest tests/server tests/rag/test_ingestion.py tests/rag/test_retrieval.py tests/ui
 
 lint: install
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .

@@ -43,6 +43,7 @@ class Scores:
     abstain_answerable: float
     p50_ms: float
     p95_ms: float
+    by_llm: float  # share of answers the LLM wrote itself, without falling back
 
 
 def load_questions(path: Path) -> list[Question]:
@@ -84,11 +85,13 @@ def evaluate(assistant: Assistant, questions: list[Question], mode: str, top_k: 
     correct = 0
     abstained = {True: 0, False: 0}
     latencies: list[float] = []
+    by_llm = 0
     for q in questions:
         started = time.perf_counter()
         answer, passages = assistant.ask_with_evidence(q.question, top_k=top_k)
         latencies.append((time.perf_counter() - started) * 1000)
         abstained[q.answerable] += answer.abstained
+        by_llm += answer.answerer == "llm" and answer.notice is None
         if q.answerable:
             ranks.append(first_hit(passages, q))
             correct += not answer.abstained and contains_answer(answer_text(answer), q.answers)
@@ -106,6 +109,7 @@ def evaluate(assistant: Assistant, questions: list[Question], mode: str, top_k: 
         abstain_answerable=abstained[True] / answerable,
         p50_ms=statistics.median(latencies),
         p95_ms=cuts[18],
+        by_llm=by_llm / max(1, len(questions)),
     )
 
 
@@ -137,13 +141,14 @@ def format_table(results: list[Scores]) -> str:
     """A Markdown table of the scores, one row per mode."""
     header = (
         "| mode | hit@1 | hit@5 | MRR | answer acc. | abstain (unanswerable) | abstain (answerable) "
-        "| p50 ms | p95 ms |"
+        "| p50 ms | p95 ms | by LLM |"
     )
-    lines = [header, "|" + "---|" * 9]
+    lines = [header, "|" + "---|" * 10]
     for s in results:
         lines.append(
             f"| {s.mode} | {s.hit_at_1:.3f} | {s.hit_at_5:.3f} | {s.mrr:.3f} | {s.answer_accuracy:.3f} "
-            f"| {s.abstain_unanswerable:.3f} | {s.abstain_answerable:.3f} | {s.p50_ms:.1f} | {s.p95_ms:.1f} |"
+            f"| {s.abstain_unanswerable:.3f} | {s.abstain_answerable:.3f} | {s.p50_ms:.1f} | {s.p95_ms:.1f} "
+            f"| {s.by_llm:.2f} |"
         )
     return "\n".join(lines)
 

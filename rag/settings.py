@@ -15,7 +15,10 @@ DEFAULT_EMBED_MODEL = "bundled:all-MiniLM-L6-v2"
 class Settings(BaseSettings):
     """Every knob of the product; names match `.env.example`."""
 
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    # Empty values (as in .env.example) mean "use the default", never an empty key or URL.
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True
+    )
 
     corpus_dir: Path = Field(Path("corpus"), description="Folder of documents to ingest.")
     data_dir: Path = Field(Path(".data"), description="Where the embedded Chroma and indexes live.")
@@ -60,6 +63,9 @@ class Settings(BaseSettings):
     llm_max_tokens: int = Field(256, ge=16, description="Longest generated answer, in tokens.")
     local_model_path: str | None = Field(
         None, description="GGUF file for ANSWERER=local (default: the bundled Gemma 3 270M)."
+    )
+    ui_api_key: SecretStr | None = Field(
+        None, description="Key the chat sends to the API when API_KEYS is set (default: ADMIN_API_KEY)."
     )
     api_url: str = Field("http://127.0.0.1:8000", description="Where the UI finds the API.")
 

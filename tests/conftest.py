@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,9 +34,36 @@ SEED_QA = SHARED / "eval" / "seed_qa.jsonl"
 SQUAD = SHARED / "eval" / "squad2-wiki5"
 
 
+# Set when RAG_TEST_CHROMA=server: every store of the suite then lives in one real `chroma run`.
+CHROMA_SERVER: tuple[str, int] | None = None
+
+
 def make_settings(data_dir: Path, **overrides: object) -> Settings:
     """Settings for a test: defaults plus overrides, never the developer's own .env."""
+    if CHROMA_SERVER and "chroma_host" not in overrides:
+        host, port = CHROMA_SERVER
+        # One server for the whole suite: each test gets collections of its own.
+        overrides = {
+            "chroma_host": host,
+            "chroma_port": port,
+            "collection_name": f"t{uuid.uuid4().hex}",
+        } | overrides
     return Settings(_env_file=None, data_dir=data_dir, **overrides)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def chroma_server_mode(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """With RAG_TEST_CHROMA=server, start `chroma run` once and point every test store at it."""
+    global CHROMA_SERVER
+    if os.environ.get("RAG_TEST_CHROMA") != "server":
+        yield
+        return
+    port = free_port()
+    process = start_chroma(tmp_path_factory.mktemp("chroma-server"), port)
+    CHROMA_SERVER = ("127.0.0.1", port)
+    yield
+    CHROMA_SERVER = None
+    stop(process)
 
 
 @pytest.fixture(scope="session")

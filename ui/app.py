@@ -19,7 +19,8 @@ from ui import client
 HISTORY_TURNS = 6
 
 st.set_page_config(page_title="Document Q&A", page_icon="📄")
-api_url = Settings().api_url
+api = client.Api.from_settings(Settings())
+api_url = api.url
 
 if "messages" not in st.session_state:
     st.session_state.messages = []
@@ -46,7 +47,7 @@ def show(message: dict[str, Any]) -> None:
 with st.sidebar:
     st.header("Document Q&A")
     try:
-        status = client.health(api_url)
+        status = api.health()
         st.success(f"Server at {api_url}: {status['chunks']} chunks indexed")
     except (client.ServerUnreachable, client.ServerError) as exc:
         st.error(f"The server at {api_url} is unreachable. Start it with `make run`. ({exc})")
@@ -67,7 +68,7 @@ if question := st.chat_input("Ask a question about the documents"):
     st.session_state.messages.append(user)
     show(user)
     answer: dict[str, Any]
-    events = client.ask_stream(api_url, question, history)
+    events = api.ask_stream(question, history)
     try:
         first = next(events)  # connects: an unreachable server or a refused question fails here
     except client.ServerUnreachable:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
+
+from rag.settings import Settings
 
 TIMEOUT_SECONDS = 300.0  # an upload waits for its ingestion
 
@@ -19,69 +22,72 @@ class ServerError(Exception):
     """The API answered with an error status."""
 
 
-def ask(api_url: str, question: str, history: list[dict[str, str]]) -> dict[str, Any]:
-    """POST /ask; the JSON answer with its citations."""
-    return _request("POST", api_url, "/ask", json={"question": question, "history": history})
+@dataclass(frozen=True)
+class Api:
+    """The API at url; reads send key, writes send admin_key (each when set)."""
+
+    url: str
+    key: str | None = None
+    admin_key: str | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Api:
+        admin = settings.admin_api_key.get_secret_value() if settings.admin_api_key else None
+        reader = settings.ui_api_key.get_secret_value() if settings.ui_api_key else admin
+        return cls(settings.api_url.rstrip("/"), reader, admin or reader)
+
+    def ask_stream(self, question: str, history: list[dict[str, str]]) -> Iterator[tuple[str, Any]]:
+        """POST /ask/stream: yields (event, data) pairs: citations, tokens, then done."""
+        body = {"question": question, "history": history}
+        try:
+            with httpx.stream(
+                "POST",
+                f"{self.url}/ask/stream",
+                json=body,
+                headers=_headers(self.key),
+                timeout=TIMEOUT_SECONDS,
+            ) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    _json(response)
+                event = "message"
+                for line in response.iter_lines():
+                    if line.startswith("event:"):
+                        event = line.split(":", 1)[1].strip()
+                    elif line.startswith("data:"):
+                        yield event, json.loads(line.split(":", 1)[1])
+        except httpx.HTTPError as exc:
+            raise ServerUnreachable(str(exc)) from exc
+
+    def health(self) -> dict[str, Any]:
+        return self._request("GET", "/health")
+
+    def documents(self) -> list[dict[str, Any]]:
+        return self._request("GET", "/documents")
+
+    def upload(self, name: str, data: bytes) -> dict[str, Any]:
+        """Save one file into the corpus and ingest; the response holds the report."""
+        return self._request("POST", "/documents", files={"file": (name, data)}, admin=True)
+
+    def reingest(self, full: bool) -> dict[str, Any]:
+        return self._request("POST", "/ingest", json={"full": full}, admin=True)
+
+    def delete(self, source: str) -> None:
+        self._request("DELETE", f"/documents/{source}", admin=True)
+
+    def _request(self, method: str, path: str, admin: bool = False, **kwargs: Any) -> Any:
+        headers = _headers(self.admin_key if admin else self.key)
+        try:
+            response = httpx.request(
+                method, f"{self.url}{path}", headers=headers, timeout=TIMEOUT_SECONDS, **kwargs
+            )
+        except httpx.HTTPError as exc:
+            raise ServerUnreachable(str(exc)) from exc
+        return _json(response)
 
 
-def ask_stream(api_url: str, question: str, history: list[dict[str, str]]) -> Iterator[tuple[str, Any]]:
-    """POST /ask/stream: yields (event, data) pairs: citations, tokens, then done."""
-    body = {"question": question, "history": history}
-    try:
-        with httpx.stream(
-            "POST", f"{api_url.rstrip('/')}/ask/stream", json=body, timeout=TIMEOUT_SECONDS
-        ) as r:
-            if r.status_code >= 400:
-                r.read()
-                _json(r)
-            event = "message"
-            for line in r.iter_lines():
-                if line.startswith("event:"):
-                    event = line.split(":", 1)[1].strip()
-                elif line.startswith("data:"):
-                    yield event, json.loads(line.split(":", 1)[1])
-    except httpx.HTTPError as exc:
-        raise ServerUnreachable(str(exc)) from exc
-
-
-def documents(api_url: str) -> list[dict[str, Any]]:
-    """GET /documents."""
-    return _request("GET", api_url, "/documents")
-
-
-def upload(api_url: str, name: str, data: bytes, key: str | None) -> dict[str, Any]:
-    """POST /documents: save one file into the corpus and ingest."""
-    return _request("POST", api_url, "/documents", files={"file": (name, data)}, key=key)
-
-
-def reingest(api_url: str, full: bool, key: str | None) -> dict[str, Any]:
-    """POST /ingest; the report."""
-    return _request("POST", api_url, "/ingest", json={"full": full}, key=key)
-
-
-def delete(api_url: str, source: str, key: str | None) -> None:
-    """DELETE /documents/{source}."""
-    _request("DELETE", api_url, f"/documents/{source}", key=key)
-
-
-def health(api_url: str) -> dict[str, Any]:
-    """GET /health."""
-    try:
-        response = httpx.get(f"{api_url.rstrip('/')}/health", timeout=5.0)
-    except httpx.HTTPError as exc:
-        raise ServerUnreachable(str(exc)) from exc
-    return _json(response)
-
-
-def _request(method: str, api_url: str, path: str, key: str | None = None, **kwargs: Any) -> Any:
-    headers = {"X-API-Key": key} if key else {}
-    try:
-        response = httpx.request(
-            method, f"{api_url.rstrip('/')}{path}", headers=headers, timeout=TIMEOUT_SECONDS, **kwargs
-        )
-    except httpx.HTTPError as exc:
-        raise ServerUnreachable(str(exc)) from exc
-    return _json(response)
+def _headers(key: str | None) -> dict[str, str]:
+    return {"X-API-Key": key} if key else {}
 
 
 def _json(response: httpx.Response) -> Any:

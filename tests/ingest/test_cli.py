@@ -87,7 +87,7 @@ def test_killed_ingestion_leaves_a_consistent_store_and_the_next_run_finishes(tm
     process.wait()
     assert process.returncode == -signal.SIGKILL
 
-    store = open_store(make_settings(tmp_path / "data"))
+    store = open_store(make_settings(tmp_path / "data", chroma_host=None))
     documents = store.documents()
     assert 0 < len(documents) < DOCS
     chunks = store.all_chunks()
@@ -97,7 +97,7 @@ def test_killed_ingestion_leaves_a_consistent_store_and_the_next_run_finishes(tm
     finish = run_ingest(tmp_path, str(corpus))
     assert finish.returncode == 0, finish.stderr
     assert f"{len(documents)} unchanged" in finish.stdout
-    store = open_store(make_settings(tmp_path / "data"))
+    store = open_store(make_settings(tmp_path / "data", chroma_host=None))
     assert len(store.documents()) == DOCS and store.orphans() == []
 
 

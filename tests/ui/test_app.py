@@ -5,7 +5,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import free_port
+from rag.assistant import Assistant
+from rag.settings import Settings
+from server.app import create_app
+from tests.conftest import free_port, serve
 
 APP = str(Path(__file__).resolve().parents[2] / "ui" / "app.py")
 
@@ -43,3 +46,23 @@ def test_unreachable_server_is_reported_plainly(monkeypatch) -> None:
     assert "unreachable" in app.sidebar.error[0].value
     app.chat_input[0].set_value("Anything?").run()
     assert "unreachable" in app.chat_message[1].error[0].value
+
+
+def test_chat_sends_its_key_to_a_server_that_requires_one(monkeypatch, corpus_assistant) -> None:
+    settings = Settings(_env_file=None, **(corpus_assistant.settings.model_dump() | {"api_keys": "chat-key"}))
+    keyed = Assistant(
+        settings,
+        corpus_assistant.store,
+        corpus_assistant.embedder,
+        corpus_assistant.retriever,
+        corpus_assistant.answerer,
+    )
+    with serve(create_app(assistant=keyed)) as url:
+        monkeypatch.setenv("UI_API_KEY", "chat-key")
+        app = run_app(monkeypatch, url)
+        app.chat_input[0].set_value("How many casualties a day is Russia suffering in Ukraine?").run()
+        assert "1200" in app.chat_message[1].markdown[0].value
+        monkeypatch.setenv("UI_API_KEY", "wrong-key")
+        app = run_app(monkeypatch, url)
+        app.chat_input[0].set_value("How many casualties a day is Russia suffering in Ukraine?").run()
+        assert "401" in app.chat_message[1].error[0].value

@@ -14,9 +14,8 @@ from rag.documents import SUPPORTED_SUFFIXES
 from rag.settings import Settings
 from ui import client
 
-settings = Settings()
-api_url = settings.api_url
-key = settings.admin_api_key.get_secret_value() if settings.admin_api_key else None
+api = client.Api.from_settings(Settings())
+api_url = api.url
 
 st.title("Documents")
 
@@ -58,15 +57,15 @@ uploads = st.file_uploader(
 )
 if uploads and st.button("Upload and ingest"):
     for upload in uploads:
-        act(lambda upload=upload: client.upload(api_url, upload.name, upload.getvalue(), key))
+        act(lambda upload=upload: api.upload(upload.name, upload.getvalue()))
 
 col1, col2 = st.columns(2)
 full = col2.checkbox("Full rebuild (re-embed everything)")
 if col1.button("Re-ingest the corpus"):
-    act(lambda: client.reingest(api_url, full, key))
+    act(lambda: api.reingest(full))
 
 try:
-    documents = client.documents(api_url)
+    documents = api.documents()
 except (client.ServerUnreachable, client.ServerError) as exc:
     st.error(f"The server at {api_url} is unreachable. ({exc})")
     documents = []
@@ -78,7 +77,7 @@ if documents:
         use_container_width=True,
     )
     doomed = st.selectbox("Document", [d["source"] for d in documents])
-    if st.button("Delete document") and act(lambda: client.delete(api_url, doomed, key)):
+    if st.button("Delete document") and act(lambda: api.delete(doomed)):
         st.rerun()
 
 if "last_report" in st.session_state:
