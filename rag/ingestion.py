@@ -114,8 +114,9 @@ def ingest(
             (report.changed if replaces else report.added).append(source_name(path, root))
         report.seconds = time.perf_counter() - started
         return report
-    orphans = store.orphans()  # left by an interrupted run; nobody can see them
+    orphans = store.orphans()  # left by an interrupted run or a replaced version; nobody can see them
     store.delete_chunks(orphans)
+    store.sweep_sentences()  # of chunks deleted by earlier runs, now that no reader can still want them
     model = None
     for lo in range(0, len(todo.write), _BATCH_DOCUMENTS):
         batch: list[Document] = []

@@ -69,6 +69,9 @@ class DocumentRecord(BaseModel):
     content_hash: str = Field(description="SHA-256 of the file's bytes.")
     chunks: int = Field(description="Chunks stored for this version.")
     ingested_at: str = Field(description="When this version was stored (UTC, ISO 8601).")
+    previous_hash: str | None = Field(
+        None, description="The version this one replaced; readers caught mid-switch may still see it."
+    )
 
 
 class Turn(BaseModel):

@@ -98,11 +98,7 @@ class Retriever:
             [cid for cid, _ in lexical if cid not in candidates]
         ).items():
             candidates[chunk_id] = (chunk, float(vector @ query.embedding))
-        # A document being replaced has two versions stored for a moment; readers see the published one.
-        current = self.store.current_hashes([c.source for c, _ in candidates.values()])
-        candidates = {
-            cid: (c, cos) for cid, (c, cos) in candidates.items() if current.get(c.source) == c.content_hash
-        }
+        candidates = one_version_per_document(candidates, self.store)
         bm25 = dict(lexical)
         top_bm25 = max(bm25.values(), default=0.0) or 1.0
         fused = {
@@ -154,6 +150,28 @@ class Retriever:
             rank_score=rank_score,
             sentences=sentences,
         )
+
+
+def one_version_per_document(
+    candidates: dict[str, tuple[Chunk, float]], store: Store
+) -> dict[str, tuple[Chunk, float]]:
+    """Keep, for each document, the chunks of a single readable version.
+
+    While a document is replaced, both versions are stored for a moment, and this reader's
+    candidates may predate the switch. The published version wins when it is among the
+    candidates, else the version it replaced: never both, never neither, never a draft.
+    """
+    versions = store.readable_versions([c.source for c, _ in candidates.values()])
+    found: dict[str, set[str]] = {}
+    for chunk, _ in candidates.values():
+        found.setdefault(chunk.source, set()).add(chunk.content_hash)
+    chosen: dict[str, str] = {}
+    for source, hashes in found.items():
+        current, previous = versions.get(source, (None, None))
+        pick = current if current in hashes else previous if previous in hashes else None
+        if pick:
+            chosen[source] = pick
+    return {cid: (c, cos) for cid, (c, cos) in candidates.items() if chosen.get(c.source) == c.content_hash}
 
 
 def sentence_scores(

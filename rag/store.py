@@ -73,12 +73,15 @@ class Store:
         r = self._call(lambda: self.registry.get(include=["metadatas"]))
         return {i: DocumentRecord(source=i, **m) for i, m in zip(r["ids"], r["metadatas"], strict=True)}
 
-    def current_hashes(self, sources: Sequence[str]) -> dict[str, str]:
-        """The content hash readers should see for each of the sources that are stored."""
+    def readable_versions(self, sources: Sequence[str]) -> dict[str, tuple[str, str | None]]:
+        """For each stored source: its published hash, and the one it replaced (if any)."""
         if not sources:
             return {}
         r = self._call(lambda: self.registry.get(ids=list(set(sources)), include=["metadatas"]))
-        return {i: m["content_hash"] for i, m in zip(r["ids"], r["metadatas"], strict=True)}
+        return {
+            i: (m["content_hash"], m.get("previous_hash"))
+            for i, m in zip(r["ids"], r["metadatas"], strict=True)
+        }
 
     def all_chunks(self) -> list[Chunk]:
         """Every chunk of the current version of every document, in a stable order."""
@@ -186,11 +189,18 @@ class Store:
         """Make stored versions the ones readers see: one registry record each, one write."""
         if not records:
             return
+        before = self.readable_versions([r.source for r in records])
+        records = [
+            r.model_copy(update={"previous_hash": before[r.source][0]})
+            if r.source in before and before[r.source][0] != r.content_hash
+            else r
+            for r in records
+        ]
         self._call(
             lambda: self.registry.upsert(
                 ids=[r.source for r in records],
                 embeddings=[[0.0]] * len(records),
-                metadatas=[r.model_dump(exclude={"source"}) for r in records],
+                metadatas=[_record_metadata(r) for r in records],
             )
         )
 
@@ -209,11 +219,29 @@ class Store:
         ]
 
     def delete_chunks(self, ids: Sequence[str]) -> None:
-        """Remove chunks and their sentences."""
+        """Remove chunks; their sentences stay until sweep_sentences, for readers caught mid-switch."""
         for lo in range(0, len(ids), _BATCH):
             part = list(ids[lo : lo + _BATCH])
-            self._call(lambda part=part: self.sentences.delete(where={"chunk_id": {"$in": part}}))
             self._call(lambda part=part: self.chunks.delete(ids=part))
+
+    def sweep_sentences(self) -> int:
+        """Delete sentences whose chunk is gone; returns how many."""
+        chunk_ids = set(self._all(include=[])["ids"])
+        doomed: list[str] = []
+        total = self._call(self.sentences.count)
+        for offset in range(0, total, _BATCH * 10):
+            r = self._call(
+                lambda offset=offset: self.sentences.get(
+                    include=["metadatas"], limit=_BATCH * 10, offset=offset
+                )
+            )
+            doomed += [
+                i for i, m in zip(r["ids"], r["metadatas"], strict=True) if m["chunk_id"] not in chunk_ids
+            ]
+        for lo in range(0, len(doomed), _BATCH):
+            part = doomed[lo : lo + _BATCH]
+            self._call(lambda part=part: self.sentences.delete(ids=part))
+        return len(doomed)
 
     def bump_generation(self) -> None:
         """Tell readers that the chunks changed."""
@@ -262,6 +290,13 @@ def open_store(settings: Settings) -> Store:
     except Exception as exc:
         raise StoreUnavailable(f"cannot open the vector store: {exc}") from exc
     return Store(client, settings.collection_name)
+
+
+def _record_metadata(r: DocumentRecord) -> dict[str, Any]:
+    meta = r.model_dump(exclude={"source"})
+    if meta["previous_hash"] is None:  # Chroma metadata cannot hold None
+        del meta["previous_hash"]
+    return meta
 
 
 def _metadata(c: Chunk) -> dict[str, Any]:

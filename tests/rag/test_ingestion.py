@@ -60,6 +60,10 @@ def test_changed_file_replaces_its_chunks_and_removed_file_is_dropped(
     assert texts == ["Paris\n\nParis hosted the 2024 Summer Olympics."]
     assert assistant.store.count() == 1
     assert "2024" in assistant.ask("Which Olympics did Paris host?").answer
+    # The old version's sentences outlive it by one run, for readers caught mid-switch; then go.
+    ingest_into(assistant, corpus)
+    live = assistant.store.sentences_of([c.id for c in assistant.store.all_chunks()])
+    assert assistant.store.sentences.count() == len(live) == 2  # "Paris" and its one sentence
 
 
 def test_renamed_file_is_one_removal_and_one_addition(assistant: Assistant, tmp_path: Path) -> None:

@@ -1,6 +1,8 @@
 from pathlib import Path
 
 from rag.assistant import Assistant, build_assistant
+from rag.models import Chunk
+from rag.retrieval import one_version_per_document
 from tests.conftest import ingest_into
 from tests.rag.test_ingestion import write
 
@@ -58,3 +60,20 @@ def test_bm25_index_is_saved_per_store_version_and_reloaded(assistant: Assistant
     ingest_into(assistant, tmp_path / "docs")
     assert fresh.retriever.lexical_index().size == 2
     assert [p.name for p in folder.iterdir()] == [assistant.store.generation()]
+
+
+def test_a_reader_caught_mid_switch_keeps_the_version_it_found(assistant: Assistant, tmp_path: Path) -> None:
+    corpus = tmp_path / "docs"
+    write(corpus, "volcano.txt", FACTS["volcano.txt"])
+    ingest_into(assistant, corpus)
+    [old] = assistant.store.all_chunks()
+    found_before_the_switch = {old.id: (old, 0.9)}
+    write(corpus, "volcano.txt", "Volcanoes\n\nMount Etna erupted again in 2021, on Sicily's east coast.")
+    ingest_into(assistant, corpus)  # publishes the new version and deletes the old chunks
+    kept = one_version_per_document(found_before_the_switch, assistant.store)
+    assert list(kept) == [old.id]
+    [new] = assistant.store.all_chunks()
+    both = {old.id: (old, 0.9), new.id: (new, 0.8)}
+    assert list(one_version_per_document(both, assistant.store)) == [new.id]
+    draft = Chunk("draft", "volcano.txt", "Volcanoes", "d" * 64, 0, 0, 5, "draft")
+    assert one_version_per_document({"draft": (draft, 0.99)}, assistant.store) == {}

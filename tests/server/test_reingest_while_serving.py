@@ -16,7 +16,8 @@ VERSIONS = {
     "BRAVO": "Vault\n\nThe vault access code is BRAVO-222. The vault is opened every Friday.",
 }
 FILLER = "Garden\n\nTomatoes need six hours of sun a day and regular watering in summer."
-SWITCHES = 8
+SWITCHES = 12
+READERS = 3
 
 
 def test_questions_during_re_ingestion_see_the_old_or_the_new_version(
@@ -43,17 +44,34 @@ def test_questions_during_re_ingestion_see_the_old_or_the_new_version(
         thread = threading.Thread(target=switch_versions)
         thread.start()
         seen: list[str] = []
-        deadline = time.monotonic() + 120
-        while not done.is_set() and time.monotonic() < deadline:
-            search = http.post("/search", json={"query": "vault access code", "top_k": 5})
-            assert search.status_code == 200
-            vault = " ".join(r["text"] for r in search.json()["results"] if r["source"] == "vault.txt")
-            versions = {v for v in VERSIONS if v in vault}
-            assert len(versions) == 1, f"saw {versions or 'no version'} in {vault!r}"
-            answer = http.post("/ask", json={"question": "What is the vault access code?"})
-            assert answer.status_code == 200 and not answer.json()["abstained"]
-            seen += versions
+        failures: list[str] = []
+
+        def read() -> None:
+            with httpx.Client(base_url=url, timeout=30) as reader:
+                deadline = time.monotonic() + 120
+                while not done.is_set() and time.monotonic() < deadline:
+                    search = reader.post("/search", json={"query": "vault access code", "top_k": 5})
+                    if search.status_code != 200:
+                        failures.append(f"/search answered {search.status_code}")
+                        continue
+                    vault = " ".join(
+                        r["text"] for r in search.json()["results"] if r["source"] == "vault.txt"
+                    )
+                    versions = {v for v in VERSIONS if v in vault}
+                    if len(versions) != 1:
+                        failures.append(f"saw {versions or 'no version'} in {vault!r}")
+                    answer = reader.post("/ask", json={"question": "What is the vault access code?"})
+                    if answer.status_code != 200 or answer.json()["abstained"]:
+                        failures.append(f"/ask answered {answer.status_code}: {answer.text[:200]}")
+                    seen.extend(versions)
+
+        readers = [threading.Thread(target=read) for _ in range(READERS)]
+        for reader in readers:
+            reader.start()
+        for reader in readers:
+            reader.join()
         thread.join()
+    assert failures == []
     assert [r["changed"] for r in reports] == [["vault.txt"]] * SWITCHES
     assert len(seen) >= SWITCHES  # the readers really overlapped the writes
     assert assistant.store.orphans() == []
