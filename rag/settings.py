@@ -24,7 +24,7 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path(".data"), description="Where the embedded Chroma and indexes live.")
     collection_name: str = Field("documents", min_length=3, description="Chroma collection name.")
     chroma_host: str | None = Field(None, description="Chroma server host; unset = embedded store.")
-    chroma_port: int = Field(8000, description="Chroma server port.")
+    chroma_port: int = Field(8001, description="Chroma server port (not 8000: that is the API's).")
     embed_model: str = Field(
         DEFAULT_EMBED_MODEL,
         description="Embedding model: the bundled default, a local path, or a hub name.",

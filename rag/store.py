@@ -90,7 +90,7 @@ class Store:
         chunks = [
             _to_chunk(i, d, m)
             for i, d, m in zip(result["ids"], result["documents"], result["metadatas"], strict=True)
-            if current.get(m["source"]) == m["content_hash"]
+            if m and current.get(m["source"]) == m["content_hash"]
         ]
         return sorted(chunks, key=lambda c: (c.source, c.index))
 
@@ -104,6 +104,7 @@ class Store:
         return {
             i: (_to_chunk(i, d, m), np.asarray(e, dtype=np.float32))
             for i, d, m, e in zip(r["ids"], r["documents"], r["metadatas"], r["embeddings"], strict=True)
+            if m and d is not None  # deleted while this read ran
         }
 
     def nearest(self, embedding: np.ndarray, n: int) -> list[tuple[Chunk, float]]:
@@ -123,6 +124,7 @@ class Store:
             for i, d, m, dist in zip(
                 r["ids"][0], r["documents"][0], r["metadatas"][0], r["distances"][0], strict=True
             )
+            if m and d is not None  # the index can still name a chunk deleted a moment ago
         ]
 
     def sentences_of(self, chunk_ids: Sequence[str]) -> list[StoredSentence]:

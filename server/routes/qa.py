@@ -45,12 +45,19 @@ def record(request: Request, assistant: Assistant, question: str, done: Done) ->
     response_class=EventSourceResponse,
     responses={200: {"content": {"text/event-stream": {}}}},
 )
-async def ask_stream(body: AskRequest, assistant: AssistantDep) -> EventSourceResponse:
+async def ask_stream(body: AskRequest, assistant: AssistantDep, request: Request) -> EventSourceResponse:
     """Events: `citations` (the passages the answer may cite, as {"citations": [...]}), then
     `token` ({"text": ...}) as the answer is written, then `done` ({"answer": Answer, "timing": ...}).
     Bad questions fail with an HTTP status before the stream starts."""
     retrieved = await run_in_threadpool(assistant.retrieve, body.question, body.history, body.top_k)
-    return EventSourceResponse(sse_events(assistant.stream(retrieved)))
+
+    def recorded() -> Iterator[StreamEvent]:
+        for event in assistant.stream(retrieved):
+            if isinstance(event, Done):
+                record(request, assistant, body.question, event)
+            yield event
+
+    return EventSourceResponse(sse_events(recorded()))
 
 
 async def sse_events(events: Iterator[StreamEvent]) -> AsyncIterator[dict[str, str]]:

@@ -27,7 +27,7 @@ def test_questions_during_re_ingestion_see_the_old_or_the_new_version(
     corpus.mkdir()
     (corpus / "vault.txt").write_text(VERSIONS["ALPHA"])
     (corpus / "garden.txt").write_text(FILLER)
-    settings = make_settings(tmp_path / "data", corpus_dir=corpus)
+    settings = make_settings(tmp_path / "data", corpus_dir=corpus, rate_limit="1000000/minute")
     assistant = build_assistant(settings, embedder)
     with serve(create_app(assistant=assistant)) as url, httpx.Client(base_url=url, timeout=30) as http:
         assert http.post("/ingest").json()["added"] == ["garden.txt", "vault.txt"]
