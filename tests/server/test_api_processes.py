@@ -1,4 +1,4 @@
-"""`python -m server --workers 2` over a Chroma server: the processes stay in step after ingestion."""
+"""Real API processes over a Chroma server: several workers stay in step; a crash loses nothing."""
 
 import os
 import subprocess
@@ -50,6 +50,53 @@ def test_two_workers_answer_and_all_see_a_new_document(tmp_path: Path, chroma) -
                 f"{url}/search", json={"query": "espresso brewed", "top_k": 1}, timeout=30
             ).json()
             assert hits["results"][0]["source"] == "coffee.txt"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def start_server(env: dict[str, str], port: int) -> subprocess.Popen:
+    server = subprocess.Popen(
+        [sys.executable, "-m", "server", "--port", str(port)], cwd=ROOT, env=env, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/ready", timeout=5).status_code == 200:
+                return server
+        except httpx.HTTPError:
+            time.sleep(0.3)
+    server.kill()
+    raise RuntimeError("the API did not start")
+
+
+def test_a_crashed_api_process_loses_nothing(tmp_path: Path, chroma) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "tea.txt").write_text("Tea\n\nGreen tea is steeped at about 80 degrees Celsius.")
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATA_DIR": str(tmp_path / "data"),
+        "CORPUS_DIR": str(corpus),
+        "CHROMA_HOST": "127.0.0.1",
+        "CHROMA_PORT": str(chroma[1]),
+    }
+    url = f"http://127.0.0.1:{port}"
+    server = start_server(env, port)
+    try:
+        assert httpx.post(f"{url}/ingest", timeout=120).json()["added"] == ["tea.txt"]
+        before = httpx.get(f"{url}/documents").json()
+    finally:
+        server.kill()  # SIGKILL: no shutdown handlers run
+        server.wait(timeout=30)
+    server = start_server(env, port)
+    try:
+        assert httpx.get(f"{url}/documents").json() == before
+        answer = httpx.post(
+            f"{url}/ask", json={"question": "At what temperature is green tea steeped?"}
+        ).json()
+        assert "80 degrees" in answer["answer"]
     finally:
         server.terminate()
         server.wait(timeout=30)
