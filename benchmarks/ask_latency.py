@@ -69,7 +69,7 @@ def main() -> None:
     questions = [q.question for q in load_questions(args.qa)]
     embedder = load_embedder()
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(_env_file=None, data_dir=Path(tmp))
+        settings = Settings(_env_file=None, data_dir=Path(tmp), rate_limit="1000000/minute")
         assistant = build_assistant(settings, embedder)
         report = ingest(args.corpus, assistant.store, embedder, settings.chunk_size, settings.chunk_overlap)
         print(f"corpus: {report.summary()}")
