@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
-from rag.models import Answer, Citation, Passage, ScoredSentence, passage_fields
+from rag.models import Answer, Citation, Passage, ScoredSentence
 from rag.retrieval import Query
 
 NOT_FOUND = "I could not find the answer to that in the documents."
@@ -108,4 +108,4 @@ def cite(chosen: list[tuple[Passage, ScoredSentence]]) -> Answer:
 
 def citation(number: int, passage: Passage) -> Citation:
     """A passage as cited under a number."""
-    return Citation(id=number, **passage_fields(passage))
+    return Citation(id=number, **Citation.fields_of(passage))

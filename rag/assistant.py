@@ -67,9 +67,7 @@ class Assistant:
     ) -> tuple[Answer, list[Passage]]:
         """The answer together with every passage retrieved for it, for evaluation and debugging."""
         retrieved = self.retrieve(question, history, top_k)
-        if retrieved.abstain:
-            return abstain(), retrieved.passages
-        return self.answerer.answer(retrieved.query, retrieved.passages), retrieved.passages
+        return self.answer(retrieved).answer, retrieved.passages
 
     def retrieve(
         self, question: str, history: list[Turn] | None = None, top_k: int | None = None

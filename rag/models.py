@@ -53,11 +53,10 @@ class ScoredSentence:
 
 @dataclass(frozen=True)
 class Passage:
-    """A chunk retrieved for a query: relevance (0..1, comparable across queries), rank score, sentences."""
+    """A chunk retrieved for a query: its relevance (0..1, comparable across queries) and sentences."""
 
     chunk: Chunk
     score: float
-    rank_score: float
     sentences: list[ScoredSentence] = field(default_factory=list)
 
 
@@ -79,16 +78,35 @@ class Turn(BaseModel):
     content: str = Field(description="What was said.")
 
 
-class Citation(BaseModel):
-    id: int = Field(description="The number used as [n] in the answer.")
+class PassageView(BaseModel):
+    """A retrieved passage as the API shows it."""
+
     source: str = Field(description="Document path relative to the corpus root.")
     title: str = Field(description="Document title.")
-    text: str = Field(description="The cited passage, verbatim.")
+    text: str = Field(description="The passage, verbatim.")
     score: float = Field(description="Relevance of the passage to the question, 0..1.")
     chunk_id: str = Field(description="Stable id of the chunk in the store.")
     start_char: int = Field(description="Offset of the passage's first character in the source.")
     end_char: int = Field(description="Offset just past the passage's last character.")
     page: int | None = Field(None, description="Page of the passage's start, for PDFs.")
+
+    @staticmethod
+    def fields_of(passage: Passage) -> dict[str, object]:
+        c = passage.chunk
+        return {
+            "source": c.source,
+            "title": c.title,
+            "text": c.text,
+            "score": round(passage.score, 4),
+            "chunk_id": c.id,
+            "start_char": c.start_char,
+            "end_char": c.end_char,
+            "page": c.page,
+        }
+
+
+class Citation(PassageView):
+    id: int = Field(description="The number used as [n] in the answer.")
 
 
 class Answer(BaseModel):
@@ -101,32 +119,9 @@ class Answer(BaseModel):
     )
 
 
-class SearchHit(BaseModel):
+class SearchHit(PassageView):
     rank: int = Field(description="1 for the best passage.")
-    source: str
-    title: str
-    text: str
-    score: float = Field(description="Relevance, 0..1.")
-    chunk_id: str
-    start_char: int
-    end_char: int
-    page: int | None = None
 
     @classmethod
     def from_passage(cls, rank: int, passage: Passage) -> SearchHit:
-        return cls(rank=rank, **passage_fields(passage))
-
-
-def passage_fields(passage: Passage) -> dict[str, object]:
-    """What citations and search hits show of a passage."""
-    c = passage.chunk
-    return {
-        "source": c.source,
-        "title": c.title,
-        "text": c.text,
-        "score": round(passage.score, 4),
-        "chunk_id": c.id,
-        "start_char": c.start_char,
-        "end_char": c.end_char,
-        "page": c.page,
-    }
+        return cls(rank=rank, **cls.fields_of(passage))

@@ -112,10 +112,7 @@ class Retriever:
         if self.mode != "hybrid":
             best = sorted(fused, key=fused.__getitem__, reverse=True)[:top_k]
             sentences = self._scored_sentences(query, best, index)
-            return [
-                self._passage(candidates[cid][0], fused[cid], candidates[cid][1], sentences[cid])
-                for cid in best
-            ]
+            return [passage(candidates[cid][0], sentences[cid]) for cid in best]
         shortlist = sorted(fused, key=fused.__getitem__, reverse=True)[:pool]
         sentences = self._scored_sentences(query, shortlist, index)
         final = {
@@ -123,9 +120,7 @@ class Retriever:
             for cid in shortlist
         }
         best = sorted(final, key=final.__getitem__, reverse=True)[:top_k]
-        return [
-            self._passage(candidates[cid][0], final[cid], candidates[cid][1], sentences[cid]) for cid in best
-        ]
+        return [passage(candidates[cid][0], sentences[cid]) for cid in best]
 
     def _scored_sentences(
         self, query: Query, chunk_ids: list[str], index: LexicalIndex
@@ -140,16 +135,6 @@ class Retriever:
         for found in by_chunk.values():
             found.sort(key=lambda s: s.score, reverse=True)
         return by_chunk
-
-    @staticmethod
-    def _passage(chunk: Chunk, rank_score: float, cosine: float, sentences: list[ScoredSentence]) -> Passage:
-        best_sentence = sentences[0].score if sentences else 0.0
-        return Passage(
-            chunk=chunk,
-            score=relevance(cosine, best_sentence),
-            rank_score=rank_score,
-            sentences=sentences,
-        )
 
 
 def one_version_per_document(
@@ -190,6 +175,8 @@ def sentence_scores(
     ]
 
 
-def relevance(cosine: float, best_sentence: float) -> float:
-    """A 0..1 relevance that means the same for every query, used to decide whether to abstain."""
-    return max(0.0, min(1.0, best_sentence))
+def passage(chunk: Chunk, sentences: list[ScoredSentence]) -> Passage:
+    """A retrieved chunk whose relevance is its best sentence's score: 0..1, and the same scale for
+    every query (the rank scores are not), so one threshold can decide when to abstain."""
+    best = sentences[0].score if sentences else 0.0
+    return Passage(chunk=chunk, score=max(0.0, min(1.0, best)), sentences=sentences)

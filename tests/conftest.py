@@ -20,6 +20,7 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from llama_index.core.base.embeddings.base import BaseEmbedding
+from streamlit.testing.v1 import AppTest
 
 from rag.assistant import Assistant, build_assistant
 from rag.embedding import load_embedder
@@ -118,6 +119,15 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def open_streamlit(monkeypatch: pytest.MonkeyPatch, script: str, api_url: str, **env: str) -> AppTest:
+    """Run a Streamlit script of the UI against the API at api_url, with extra settings in env."""
+    for name, value in {"API_URL": api_url, **env}.items():
+        monkeypatch.setenv(name, value)
+    app = AppTest.from_file(str(ROOT / "ui" / script), default_timeout=60)
+    app.run()
+    return app
 
 
 @contextmanager

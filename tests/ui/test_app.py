@@ -1,23 +1,16 @@
 """The real Streamlit script, driven by AppTest against a real server on loopback."""
 
-from pathlib import Path
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from rag.assistant import Assistant
 from rag.settings import Settings
 from server.app import create_app
-from tests.conftest import free_port, serve
-
-APP = str(Path(__file__).resolve().parents[2] / "ui" / "app.py")
+from tests.conftest import free_port, open_streamlit, serve
 
 
 def run_app(monkeypatch: pytest.MonkeyPatch, api_url: str) -> AppTest:
-    monkeypatch.setenv("API_URL", api_url)
-    app = AppTest.from_file(APP, default_timeout=60)
-    app.run()
-    return app
+    return open_streamlit(monkeypatch, "app.py", api_url)
 
 
 def test_chat_shows_the_answer_and_expandable_citations(monkeypatch, live_server: str) -> None:

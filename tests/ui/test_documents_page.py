@@ -10,9 +10,8 @@ from streamlit.testing.v1 import AppTest
 from rag.assistant import build_assistant
 from rag.corpus import run_ingestion
 from server.app import create_app
-from tests.conftest import make_settings, serve
+from tests.conftest import make_settings, open_streamlit, serve
 
-PAGE = str(Path(__file__).resolve().parents[2] / "ui" / "pages" / "documents.py")
 KEY = "ui-admin-key"
 
 
@@ -26,12 +25,7 @@ def server(tmp_path: Path, owls_corpus: Path, embedder: BaseEmbedding) -> Iterat
 
 
 def open_page(monkeypatch: pytest.MonkeyPatch, url: str, key: str | None = KEY) -> AppTest:
-    monkeypatch.setenv("API_URL", url)
-    if key:
-        monkeypatch.setenv("ADMIN_API_KEY", key)
-    page = AppTest.from_file(PAGE, default_timeout=60)
-    page.run()
-    return page
+    return open_streamlit(monkeypatch, "pages/documents.py", url, **({"ADMIN_API_KEY": key} if key else {}))
 
 
 def test_page_lists_the_stored_documents(monkeypatch, server: str) -> None:
