@@ -105,8 +105,22 @@ class PassageView(BaseModel):
         }
 
 
+class Span(BaseModel):
+    """A stretch of a citation's text: offsets are within the citation's `text`."""
+
+    start: int = Field(description="Offset of the first character within the citation's text.")
+    end: int = Field(description="Offset just past the last character within the citation's text.")
+    text: str = Field(description="The characters between start and end, verbatim.")
+
+
 class Citation(PassageView):
     id: int = Field(description="The number used as [n] in the answer.")
+    sentences: list[Span] = Field(
+        default_factory=list, description="The sentences of this passage that the answer quotes."
+    )
+    quote: Span | None = Field(
+        None, description="The exact answer within the passage (e.g. a date or a name), when it was found."
+    )
 
 
 class Answer(BaseModel):
