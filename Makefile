@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 API_PORT ?= 8000
 UI_PORT ?= 8501
 
-.PHONY: install run ingest serve ui test test-chroma-server lint eval bench clean
+.PHONY: install run ingest serve ui test test-quick test-chroma-server lint eval bench clean
 
 install: $(STAMP)
 
@@ -37,6 +37,10 @@ test: install
 	$(PY) -m pytest
 	$(MAKE) test-chroma-server
 
+# The inner loop: everything but the quality floors and the tests that start processes.
+test-quick: install
+	$(PY) -m pytest -m "not slow" -x -q
+
 # The integration tests again, every store in one real `chroma run` server.
 test-chroma-server: install
 	RAG_TEST_CHROMA=server $(PY) -m pytest tests/server tests/rag/test_ingestion.py tests/rag/test_retrieval.py tests/ui
@@ -44,9 +48,19 @@ test-chroma-server: install
 lint: install
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
 
+# Every dev set; ingested stores are kept under .data/eval and reused by the next run.
+EVAL := .data/eval
 eval: install
-	$(PY) -m rag.eval --qa ../shared/eval/squad2-wiki5/dev.jsonl --corpus ../shared/eval/squad2-wiki5/corpus --mode all
+	$(PY) -m rag.evalsets paraphrase $(EVAL)/para
+	$(PY) -m rag.evalsets squad-v1.1 $(EVAL)/squad
+	$(PY) -m rag.evalsets hotpotqa $(EVAL)/hotpot
+	$(PY) -m rag.eval --qa ../shared/eval/squad2-wiki5/dev.jsonl --corpus $(EVAL)/para/corpus --store $(EVAL)/para-store --mode all
 	$(PY) -m rag.eval --qa ../shared/eval/seed_qa.jsonl --corpus corpus --mode all
+	$(PY) -m rag.eval --qa eval/paraphrase-dev.jsonl --corpus $(EVAL)/para/corpus --store $(EVAL)/para-store
+	$(PY) -m rag.eval --qa eval/paraphrase-test.jsonl --corpus $(EVAL)/para/corpus --store $(EVAL)/para-store
+	$(PY) -m rag.eval --qa eval/followups.jsonl --corpus $(EVAL)/para/corpus --store $(EVAL)/para-store
+	$(PY) -m rag.eval --qa $(EVAL)/squad/qa.jsonl --corpus $(EVAL)/squad/corpus --store $(EVAL)/squad-store
+	$(PY) -m rag.eval --qa $(EVAL)/hotpot/qa.jsonl --corpus $(EVAL)/hotpot/corpus --store $(EVAL)/hotpot-store
 
 bench: install
 	$(PY) benchmarks/ask_latency.py

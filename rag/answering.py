@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
-from rag.models import Answer, Citation, Passage, ScoredSentence
+from rag.lexical import terms
+from rag.models import Answer, Citation, Passage, Span
+from rag.reading import Reading, answer_span, read
 from rag.retrieval import Query
 
 NOT_FOUND = "I could not find the answer to that in the documents."
@@ -46,31 +49,41 @@ def abstain() -> Answer:
 
 
 class ExtractiveAnswerer:
-    """Quotes the sentences that retrieval scored best, without an LLM; nothing is re-embedded here."""
+    """Quotes the sentence most likely to answer, and marks the answer in it; no LLM, nothing embedded."""
 
     name = "extractive"
 
-    def __init__(self, max_sentences: int = 3, keep_ratio: float = 0.65) -> None:
+    def __init__(self, max_sentences: int = 3, keep_ratio: float = 0.2) -> None:
         self.max_sentences = max_sentences
-        # A further sentence joins the answer only when it scores nearly as well as the best one.
+        # A further sentence joins only when it is nearly as likely to answer and says something new.
         self.keep_ratio = keep_ratio
 
     def answer(self, query: Query, passages: list[Passage]) -> Answer:
-        ranked = rank_sentences(passages)
-        if not ranked:
+        readings = [r for r in read(query.asked, passages) if not any(r.text in said for said in query.said)]
+        if not readings:
             return abstain()
-        best = ranked[0][1].score
-        chosen: list[tuple[Passage, ScoredSentence]] = []
-        words = 0
-        for passage, sentence in ranked:
-            if len(chosen) >= self.max_sentences or sentence.score < self.keep_ratio * best:
+        return cite(self.choose(readings), query.asked)
+
+    def choose(self, readings: list[Reading]) -> list[Reading]:
+        """The lead sentence, then others only when likely enough and not a repeat of what is chosen."""
+        lead = readings[0]
+        chosen = [lead]
+        words = len(lead.text.split())
+        for r in readings[1:]:
+            if len(chosen) >= self.max_sentences or r.probability < self.keep_ratio * lead.probability:
                 break
-            length = len(sentence.text.split())
-            if chosen and words + length > MAX_ANSWER_WORDS:
+            length = len(r.text.split())
+            if words + length > MAX_ANSWER_WORDS or any(repeats(r.text, c.text) for c in chosen):
                 continue
-            chosen.append((passage, sentence))
+            chosen.append(r)
             words += length
-        return cite(chosen)
+        # A second hop was taken because the lead's passage names another document: the answer runs
+        # across both, so that document's best sentence joins when nothing of it is chosen yet.
+        if not any(r.passage.linked for r in chosen):
+            bridge = next((r for r in readings if r.passage.linked), None)
+            if bridge is not None and words + len(bridge.text.split()) <= MAX_ANSWER_WORDS:
+                chosen.append(bridge)
+        return chosen
 
     def stream(self, query: Query, passages: list[Passage]) -> Iterator[AnswerEvent]:
         """The whole answer at once: there is nothing to wait for."""
@@ -80,30 +93,58 @@ class ExtractiveAnswerer:
         yield answer
 
 
-def rank_sentences(passages: list[Passage]) -> list[tuple[Passage, ScoredSentence]]:
-    """Every sentence of the passages, best first; a sentence repeated by overlapping chunks counts once."""
-    ranked = sorted(((p, s) for p in passages for s in p.sentences), key=lambda ps: ps[1].score, reverse=True)
-    seen: set[str] = set()
-    unique = []
-    for passage, sentence in ranked:
-        if sentence.text not in seen:
-            seen.add(sentence.text)
-            unique.append((passage, sentence))
-    return unique
+def repeats(text: str, other: str) -> bool:
+    """True when most of a sentence's words are already in another."""
+    a, b = set(terms(text)), set(terms(other))
+    return bool(a) and len(a & b) / len(a) >= 0.7
 
 
-def cite(chosen: list[tuple[Passage, ScoredSentence]]) -> Answer:
-    """Join the sentences, each marked [n], numbering citations in order of first use."""
+def cite(chosen: list[Reading], question: str = "") -> Answer:
+    """Join the sentences, each marked [n], numbering citations in order of first use; the lead's answer
+    span becomes its citation's quote."""
     numbers: dict[str, int] = {}
-    citations: list[Citation] = []
+    citations: dict[str, Citation] = {}
     parts: list[str] = []
-    for passage, sentence in chosen:
-        chunk = passage.chunk
+    # Only the lead's span is marked: one in a later sentence is more often wrong than right (measured).
+    marked = chosen[0] if chosen and chosen[0].candidates else None
+    for reading in chosen:
+        chunk = reading.passage.chunk
         if chunk.id not in numbers:
             numbers[chunk.id] = len(numbers) + 1
-            citations.append(citation(numbers[chunk.id], passage))
-        parts.append(f"{sentence.text} [{numbers[chunk.id]}]")
-    return Answer(answer=" ".join(parts), citations=citations, abstained=False)
+            citations[chunk.id] = citation(numbers[chunk.id], reading.passage)
+        c = citations[chunk.id]
+        c.sentences.append(
+            Span(start=reading.start, end=reading.end, text=chunk.text[reading.start : reading.end])
+        )
+        span = answer_span(reading, question) if reading is marked else None
+        if span is not None:
+            c.quote = locate(chunk.text, reading.start, reading.end, span.text)
+        text = shorten(reading.text, span.text if span else None)
+        parts.append(f"{text} [{numbers[chunk.id]}]")
+    return Answer(answer=" ".join(parts), citations=list(citations.values()), abstained=False)
+
+
+def locate(text: str, start: int, end: int, needle: str) -> Span | None:
+    """Where the answer span sits in the chunk, tolerant of line breaks inside it."""
+    pattern = r"\s+".join(re.escape(w) for w in needle.split())
+    match = re.search(pattern, text[start:end])
+    if not match:
+        return None
+    return Span(start=start + match.start(), end=start + match.end(), text=match.group())
+
+
+def shorten(text: str, keep: str | None) -> str:
+    """A sentence within the word limit: around the answer span when there is one."""
+    words = text.split()
+    if len(words) <= MAX_ANSWER_WORDS:
+        return text
+    at = 0
+    if keep:
+        first = keep.split()[0]
+        at = next((i for i, w in enumerate(words) if first in w), 0)
+    lo = max(0, min(at - MAX_ANSWER_WORDS // 2, len(words) - MAX_ANSWER_WORDS))
+    window = words[lo : lo + MAX_ANSWER_WORDS]
+    return ("… " if lo else "") + " ".join(window) + (" …" if lo + MAX_ANSWER_WORDS < len(words) else "")
 
 
 def citation(number: int, passage: Passage) -> Citation:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -9,6 +10,7 @@ from dataclasses import dataclass, field
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.llms import LLM
 
+from rag.abstention import should_abstain, signals
 from rag.answering import Answerer, AnswerEvent, CitationsEvent, ExtractiveAnswerer, TokenEvent, abstain
 from rag.condense import standalone_question
 from rag.embedding import load_embedder
@@ -16,6 +18,7 @@ from rag.errors import InvalidQuestion
 from rag.generative import GenerativeAnswerer
 from rag.llm import build_llm
 from rag.models import Answer, Passage, Turn
+from rag.reading import normalise, read
 from rag.retrieval import Mode, Query, Retriever
 from rag.settings import Settings
 from rag.store import Store, open_store
@@ -75,9 +78,17 @@ class Assistant:
         """Validate, condense and retrieve; raises before any answering starts."""
         started = time.perf_counter()
         text = validate_question(question, self.settings.max_question_chars)
-        query = self.retriever.query(standalone_question(text, history, self.llm))
+        said = frozenset(
+            normalise(re.sub(r"\[\d+\]", "", t.content)) for t in history or [] if t.role == "assistant"
+        )
+        query = self.retriever.query(standalone_question(text, history, self.llm), intent=text, said=said)
         passages = self.retriever.retrieve(query, top_k or self.settings.top_k)
         too_weak = not passages or passages[0].score < self.settings.min_relevance
+        if not too_weak:
+            readings = read(query.asked, passages)
+            too_weak = should_abstain(
+                signals(query.asked, passages, readings, self.retriever.idf(query.asked))
+            )
         elapsed = {"retrieve_ms": round((time.perf_counter() - started) * 1000, 1)}
         return Retrieved(query, passages, too_weak, elapsed)
 

@@ -75,6 +75,7 @@ def _punkt() -> object:
     return PunktTokenizer("english")
 
 
+_IMAGE = re.compile(r"!\[")
 _LINE_BREAKS = re.compile(r"\n\s*\n|\n(?=\s*(?:[-*•]|\d+[.)])\s)")
 
 
@@ -85,7 +86,9 @@ def split_sentences(text: str) -> list[Sentence]:
     for match in [*_LINE_BREAKS.finditer(text), None]:
         block_end = match.start() if match else len(text)
         block = text[block_start:block_end]
-        for s, e in _punkt().span_tokenize(block):
+        # Punkt ends a sentence at "!", also at the one that opens Markdown image syntax; the masked
+        # copy has the same length, so its spans still index the block.
+        for s, e in _punkt().span_tokenize(_IMAGE.sub(" [", block)):
             piece = block[s:e].strip()
             if len(piece) > 1:
                 offset = block_start + s + (len(block[s:e]) - len(block[s:e].lstrip()))

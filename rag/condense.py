@@ -50,7 +50,7 @@ _SHORT_QUESTION_WORDS = 4
 
 def standalone_question(question: str, history: list[Turn] | None, llm: LLM | None = None) -> str:
     """The question as retrieval should see it: a follow-up is rewritten by the LLM when there is one,
-    else gets the previous question prepended."""
+    else followed by the previous question, which only resolves what the new one refers to."""
     previous = [t.content.strip() for t in history or [] if t.role == "user" and t.content.strip()]
     if not previous or not is_follow_up(question):
         return question
@@ -62,7 +62,7 @@ def standalone_question(question: str, history: list[Turn] | None, llm: LLM | No
                 return rewritten.strip()
         except Exception as exc:  # the rule below still works without the LLM
             log.warning("LLM condensation failed: %s", exc)
-    return f"{previous[-1]} {question}"
+    return f"{question} {previous[-1]}"
 
 
 def is_follow_up(question: str) -> bool:

@@ -11,6 +11,7 @@ import re
 import statistics
 import tempfile
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from rag.answering import MAX_ANSWER_WORDS
 from rag.assistant import Assistant, build_assistant
 from rag.embedding import load_embedder
 from rag.ingestion import ingest
-from rag.models import Answer, Passage
+from rag.models import Answer, Passage, Turn
 from rag.retrieval import Mode
 from rag.settings import Settings
 
@@ -29,6 +30,9 @@ class Question:
     answers: list[str]
     source: str | None
     answerable: bool
+    kind: str = ""  # "on_topic" / "off_topic" split the unanswerable ones
+    supporting: tuple[str, ...] = ()  # every source a multi-hop answer needs
+    history: tuple[Turn, ...] = ()
 
 
 @dataclass
@@ -44,13 +48,28 @@ class Scores:
     p50_ms: float
     p95_ms: float
     by_llm: float  # share of answers the LLM wrote itself, without falling back
+    short_f1: float = 0.0  # token F1 of the answer span (else the first sentence) against the gold
+    first_sentence_f1: float = 0.0
+    abstain_on_topic: float | None = None  # unanswerable questions about the documents' subjects
+    abstain_off_topic: float | None = None
+    support_at_5: float | None = None  # multi-hop: every supporting source among the top 5
+    structure_quoted: int = 0  # answers that quote a title, heading, bullet or table row
+    mean_words: float = 0.0
 
 
 def load_questions(path: Path) -> list[Question]:
     """Questions from a JSONL file with question, answers, source and answerable fields."""
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     return [
-        Question(r["question"], r.get("answers") or [], r.get("source"), bool(r.get("answerable", True)))
+        Question(
+            r["question"],
+            r.get("answers") or [],
+            r.get("source"),
+            bool(r.get("answerable", True)),
+            r.get("kind", ""),
+            tuple(r.get("supporting") or ()),
+            tuple(Turn(**t) for t in r.get("history") or ()),
+        )
         for r in rows
     ]
 
@@ -71,6 +90,55 @@ def answer_text(answer: Answer) -> str:
     return " ".join(words[:MAX_ANSWER_WORDS])
 
 
+def _f1_tokens(text: str) -> list[str]:
+    """SQuAD's normalisation: lower case, no punctuation, no articles."""
+    text = re.sub(r"[^\w\s]", " ", text.lower())
+    return [w for w in text.split() if w not in ("a", "an", "the")]
+
+
+def token_f1(prediction: str, answers: list[str]) -> float:
+    """The best token F1 of the prediction against any gold answer (the SQuAD definition)."""
+    predicted = _f1_tokens(prediction)
+    best = 0.0
+    for gold in answers:
+        truth = _f1_tokens(gold)
+        common = sum((Counter(predicted) & Counter(truth)).values())
+        if common:
+            precision, recall = common / len(predicted), common / len(truth)
+            best = max(best, 2 * precision * recall / (precision + recall))
+    return best
+
+
+def first_sentence(answer: Answer) -> str:
+    """The answer's lead sentence, without its citation marker."""
+    lead = re.split(r"\s*\[\d+\]", answer.answer, maxsplit=1)[0]
+    return lead.strip()
+
+
+def short_answer(answer: Answer) -> str:
+    """The exact answer span when the answerer marked one, else the lead sentence."""
+    for c in answer.citations:
+        if c.quote is not None:
+            return c.quote.text
+    return first_sentence(answer)
+
+
+_STRUCTURE = re.compile(r"^\s*(#{1,6}\s|[-*•]\s|\|)")
+
+
+def quotes_structure(answer: Answer) -> bool:
+    """True when a quoted sentence is a title, heading, bullet or table row of its passage."""
+    for c in answer.citations:
+        titles = {c.title.strip().lower()}
+        for span in c.sentences:
+            line_start = c.text.rfind("\n", 0, span.start) + 1
+            line_end = c.text.find("\n", span.end)
+            line = c.text[line_start : line_end if line_end >= 0 else len(c.text)]
+            if _STRUCTURE.match(line) or span.text.strip().lower() in titles:
+                return True
+    return False
+
+
 def first_hit(passages: list[Passage], q: Question) -> int | None:
     """Rank (1-based) of the first passage from the right source that holds a gold answer."""
     for rank, p in enumerate(passages, 1):
@@ -84,17 +152,33 @@ def evaluate(assistant: Assistant, questions: list[Question], mode: str, top_k: 
     ranks: list[int | None] = []
     correct = 0
     abstained = {True: 0, False: 0}
+    by_kind: dict[str, list[bool]] = {"on_topic": [], "off_topic": []}
     latencies: list[float] = []
     by_llm = 0
+    short_f1: list[float] = []
+    lead_f1: list[float] = []
+    supported: list[bool] = []
+    structure = 0
+    words: list[int] = []
     for q in questions:
         started = time.perf_counter()
-        answer, passages = assistant.ask_with_evidence(q.question, top_k=top_k)
+        answer, passages = assistant.ask_with_evidence(q.question, list(q.history) or None, top_k=top_k)
         latencies.append((time.perf_counter() - started) * 1000)
         abstained[q.answerable] += answer.abstained
+        if not q.answerable and q.kind in by_kind:
+            by_kind[q.kind].append(answer.abstained)
         by_llm += answer.answerer == "llm" and answer.notice is None
+        if not answer.abstained:
+            structure += quotes_structure(answer)
+            words.append(len(answer_text(answer).split()))
         if q.answerable:
             ranks.append(first_hit(passages, q))
             correct += not answer.abstained and contains_answer(answer_text(answer), q.answers)
+            short_f1.append(0.0 if answer.abstained else token_f1(short_answer(answer), q.answers))
+            lead_f1.append(0.0 if answer.abstained else token_f1(first_sentence(answer), q.answers))
+            if q.supporting:
+                top = {p.chunk.source for p in passages[:5]}
+                supported.append(all(s in top for s in q.supporting))
     answerable = max(1, len(ranks))
     unanswerable = max(1, len(questions) - len(ranks))
     cuts = statistics.quantiles(latencies, n=20) if len(latencies) > 1 else latencies * 19
@@ -110,18 +194,31 @@ def evaluate(assistant: Assistant, questions: list[Question], mode: str, top_k: 
         p50_ms=statistics.median(latencies),
         p95_ms=cuts[18],
         by_llm=by_llm / max(1, len(questions)),
+        short_f1=statistics.fmean(short_f1) if short_f1 else 0.0,
+        first_sentence_f1=statistics.fmean(lead_f1) if lead_f1 else 0.0,
+        abstain_on_topic=statistics.fmean(by_kind["on_topic"]) if by_kind["on_topic"] else None,
+        abstain_off_topic=statistics.fmean(by_kind["off_topic"]) if by_kind["off_topic"] else None,
+        support_at_5=statistics.fmean(supported) if supported else None,
+        structure_quoted=structure,
+        mean_words=statistics.fmean(words) if words else 0.0,
     )
 
 
 def run(
-    qa: Path, corpus: Path, modes: list[Mode], settings: Settings, limit: int | None = None
+    qa: Path,
+    corpus: Path,
+    modes: list[Mode],
+    settings: Settings,
+    limit: int | None = None,
+    store: Path | None = None,
 ) -> list[Scores]:
-    """Ingest the corpus once into a temporary store, then score each retrieval mode."""
+    """Ingest the corpus once (into store, kept for the next run, else a temporary one), then score
+    each retrieval mode."""
     embedder = load_embedder(settings.embed_model)
     questions = load_questions(qa)[:limit]
     results = []
     with tempfile.TemporaryDirectory() as tmp:
-        update: dict[str, object] = {"data_dir": Path(tmp), "chroma_host": None}
+        update: dict[str, object] = {"data_dir": store or Path(tmp), "chroma_host": None}
         if settings.answerer == "local" and not settings.local_model_path:
             from rag.local_llm import bundled_model_path
 
@@ -140,15 +237,22 @@ def run(
 def format_table(results: list[Scores]) -> str:
     """A Markdown table of the scores, one row per mode."""
     header = (
-        "| mode | hit@1 | hit@5 | MRR | answer acc. | abstain (unanswerable) | abstain (answerable) "
-        "| p50 ms | p95 ms | by LLM |"
+        "| mode | hit@1 | hit@5 | MRR | answer acc. | short F1 | lead F1 | abstain (answerable) "
+        "| abstain (unanswerable) | on-topic | off-topic | both hops@5 | structure | words | p50 ms "
+        "| p95 ms | by LLM |"
     )
-    lines = [header, "|" + "---|" * 10]
+    lines = [header, "|" + "---|" * 17]
+
+    def opt(value: float | None) -> str:
+        return "—" if value is None else f"{value:.3f}"
+
     for s in results:
         lines.append(
             f"| {s.mode} | {s.hit_at_1:.3f} | {s.hit_at_5:.3f} | {s.mrr:.3f} | {s.answer_accuracy:.3f} "
-            f"| {s.abstain_unanswerable:.3f} | {s.abstain_answerable:.3f} | {s.p50_ms:.1f} | {s.p95_ms:.1f} "
-            f"| {s.by_llm:.2f} |"
+            f"| {s.short_f1:.3f} | {s.first_sentence_f1:.3f} | {s.abstain_answerable:.3f} "
+            f"| {s.abstain_unanswerable:.3f} | {opt(s.abstain_on_topic)} | {opt(s.abstain_off_topic)} "
+            f"| {opt(s.support_at_5)} | {s.structure_quoted} | {s.mean_words:.0f} | {s.p50_ms:.1f} "
+            f"| {s.p95_ms:.1f} | {s.by_llm:.2f} |"
         )
     return "\n".join(lines)
 
@@ -167,6 +271,9 @@ def main(argv: list[str] | None = None) -> int:
         "--answerer", choices=["extractive", "openai_like", "ollama", "local"], help="override ANSWERER"
     )
     parser.add_argument("--limit", type=int, help="only the first N questions (for slow LLMs)")
+    parser.add_argument(
+        "--store", type=Path, help="keep the ingested corpus in this folder and reuse it next time"
+    )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args(argv)
     overrides = {
@@ -181,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     settings = Settings().model_copy(update=overrides)
     modes: list[Mode] = ["hybrid", "dense", "bm25"] if args.mode == "all" else [args.mode]
-    results = run(args.qa, args.corpus, modes, settings, limit=args.limit)
+    results = run(args.qa, args.corpus, modes, settings, limit=args.limit, store=args.store)
     if args.json:
         print(json.dumps([asdict(r) for r in results], indent=2))
     else:

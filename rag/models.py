@@ -49,6 +49,9 @@ class ScoredSentence:
     end: int
     text: str
     score: float
+    cosine: float = 0.0  # similarity of the sentence's embedding to the question's
+    overlap: float = 0.0  # share of the question's rare-word weight found in the sentence
+    context_overlap: float = 0.0  # the same, over the sentence, the one before it and the title
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,9 @@ class Passage:
     chunk: Chunk
     score: float
     sentences: list[ScoredSentence] = field(default_factory=list)
+    cosine: float = 0.0  # the chunk's embedding against the question's
+    lexical: float = 0.0  # its BM25 score over the query's best (0 when BM25 did not find it)
+    linked: bool = False  # found by a second hop: a top passage names its document
 
 
 class DocumentRecord(BaseModel):

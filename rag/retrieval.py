@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -14,17 +15,27 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 from rag.embedding import embed_query
 from rag.lexical import LexicalIndex, terms
 from rag.models import Chunk, Passage, ScoredSentence
-from rag.store import Store, StoredSentence
+from rag.store import Store
 
 Mode = Literal["hybrid", "dense", "bm25"]
 
 
 @dataclass(frozen=True)
 class Query:
-    """A question ready for retrieval: its text and its embedding."""
+    """A question ready for retrieval: its text and its embedding.
+
+    For a follow-up, `text` is the standalone question retrieval sees, while `intent` is the question
+    as asked (what kind of answer it wants) and `said` holds what earlier answers already quoted.
+    """
 
     text: str
     embedding: np.ndarray
+    intent: str = ""
+    said: frozenset[str] = frozenset()
+
+    @property
+    def asked(self) -> str:
+        return self.intent or self.text
 
 
 @dataclass(frozen=True)
@@ -35,6 +46,7 @@ class Weights:
     bm25: float = 0.4  # share of BM25 (scaled to the query's best) against cosine in the first fusion
     fused: float = 0.3  # share of the first fusion against the best sentence's score in the final rank
     sentence_semantic: float = 0.5  # share of cosine against rare-word overlap in a sentence's score
+    links: int = 1  # passages from documents that the best passages name (a second hop), at most
 
 
 class Retriever:
@@ -54,12 +66,13 @@ class Retriever:
         self.mode = mode
         self.weights = weights or Weights()
         self._lexical: LexicalIndex | None = None
+        self._titles: TitleIndex | None = None
         self._generation: str | None = None
         self._lock = threading.Lock()
 
-    def query(self, text: str) -> Query:
+    def query(self, text: str, intent: str = "", said: frozenset[str] = frozenset()) -> Query:
         """Embed a question once, for retrieval and answering alike."""
-        return Query(text=text, embedding=embed_query(self.embedder, text))
+        return Query(text=text, embedding=embed_query(self.embedder, text), intent=intent, said=said)
 
     def lexical_index(self) -> LexicalIndex:
         """The BM25 index of the store as it is now: kept in memory, on disk per store generation."""
@@ -67,8 +80,17 @@ class Retriever:
         with self._lock:
             if self._lexical is None or generation != self._generation:
                 self._lexical = self._load_or_build(generation)
+                self._titles = None
                 self._generation = generation
             return self._lexical
+
+    def title_index(self) -> TitleIndex:
+        """The documents' titles, to find where a passage names another document."""
+        self.lexical_index()
+        with self._lock:
+            if self._titles is None:
+                self._titles = TitleIndex.build({s: d.title for s, d in self.store.documents().items()})
+            return self._titles
 
     def _load_or_build(self, generation: str) -> LexicalIndex:
         if self.index_dir is None or not generation:
@@ -85,6 +107,11 @@ class Retriever:
             if stale.name != generation:
                 shutil.rmtree(stale, ignore_errors=True)
         return index
+
+    def idf(self, text: str) -> dict[str, float]:
+        """How rare each of the text's words is in the store."""
+        index = self.lexical_index()
+        return {t: index.idf(t) for t in set(terms(text))}
 
     def retrieve(self, query: Query, top_k: int) -> list[Passage]:
         """The top_k passages for the query, best first, each with its sentences scored."""
@@ -109,32 +136,118 @@ class Retriever:
             }[self.mode]
             for cid, (_, cos) in candidates.items()
         }
+
+        def found(cid: str) -> Passage:
+            chunk, cos = candidates[cid]
+            return passage(chunk, sentences[cid], cos, bm25.get(cid, 0.0) / top_bm25)
+
         if self.mode != "hybrid":
             best = sorted(fused, key=fused.__getitem__, reverse=True)[:top_k]
-            sentences = self._scored_sentences(query, best, index)
-            return [passage(candidates[cid][0], sentences[cid]) for cid in best]
+            sentences = self._scored_sentences(query, {cid: candidates[cid][0] for cid in best}, index)
+            return [found(cid) for cid in best]
         shortlist = sorted(fused, key=fused.__getitem__, reverse=True)[:pool]
-        sentences = self._scored_sentences(query, shortlist, index)
+        sentences = self._scored_sentences(query, {cid: candidates[cid][0] for cid in shortlist}, index)
         final = {
             cid: w.fused * fused[cid] + (1 - w.fused) * max((s.score for s in sentences[cid]), default=0.0)
             for cid in shortlist
         }
         best = sorted(final, key=final.__getitem__, reverse=True)[:top_k]
-        return [passage(candidates[cid][0], sentences[cid]) for cid in best]
+        passages = [found(cid) for cid in best]
+        if w.links and passages:
+            linked = self._linked(query, passages, index)
+            passages = [*passages[:1], *linked[: w.links], *passages[1:]][:top_k]
+        return passages
+
+    def _linked(self, query: Query, passages: list[Passage], index: LexicalIndex) -> list[Passage]:
+        """The second hop: the best passage of each document that the top passages name by its title
+        while the question does not, for questions whose answer runs through a named bridge."""
+        have = {p.chunk.source for p in passages}
+        named = self.title_index().named_in(
+            " ".join(p.chunk.text for p in passages[:2]), exclude={passages[0].chunk.source}
+        )
+        for i, p in enumerate(passages):
+            if p.chunk.source in named:
+                passages[i] = replace(p, linked=True)
+        named = [source for source in named if source not in have]
+        if not named:
+            return []
+        chunks = one_version_per_document(
+            {cid: (c, float(v @ query.embedding)) for cid, (c, v) in self.store.chunks_of(named[:3]).items()},
+            self.store,
+        )
+        best: dict[str, tuple[Chunk, float]] = {}
+        for chunk, cos in chunks.values():
+            if chunk.source not in best or cos > best[chunk.source][1]:
+                best[chunk.source] = (chunk, cos)
+        picked = sorted(best.values(), key=lambda cc: cc[1], reverse=True)
+        sentences = self._scored_sentences(query, {c.id: c for c, _ in picked}, index)
+        return [replace(passage(c, sentences[c.id], cos), linked=True) for c, cos in picked]
 
     def _scored_sentences(
-        self, query: Query, chunk_ids: list[str], index: LexicalIndex
+        self, query: Query, chunks: dict[str, Chunk], index: LexicalIndex
     ) -> dict[str, list[ScoredSentence]]:
-        stored = self.store.sentences_of(chunk_ids)
-        scores = sentence_scores(query, stored, index, self.weights.sentence_semantic)
+        chunk_ids = list(chunks)
+        stored = sorted(self.store.sentences_of(chunk_ids), key=lambda s: (s.chunk_id, s.sentence.start))
+        if not stored:
+            return {cid: [] for cid in chunk_ids}
+        weights = query_weights(query, index)
+        cosines = np.stack([s.embedding for s in stored]) @ query.embedding
+        words = [set(terms(s.sentence.text)) for s in stored]
+        titles = {cid: set(terms(chunk.title)) for cid, chunk in chunks.items()}
+        semantic = self.weights.sentence_semantic
         by_chunk: dict[str, list[ScoredSentence]] = {cid: [] for cid in chunk_ids}
-        for s, score in zip(stored, scores, strict=True):
+        for i, s in enumerate(stored):
+            before = words[i - 1] if i and stored[i - 1].chunk_id == s.chunk_id else set()
+            overlap = weights.share(words[i])
+            context = weights.share(words[i] | before | titles.get(s.chunk_id, set()))
+            cos = float(cosines[i])
             by_chunk[s.chunk_id].append(
-                ScoredSentence(s.sentence.start, s.sentence.end, s.sentence.text, score)
+                ScoredSentence(
+                    s.sentence.start,
+                    s.sentence.end,
+                    s.sentence.text,
+                    semantic * cos + (1 - semantic) * overlap,
+                    cosine=cos,
+                    overlap=overlap,
+                    context_overlap=context,
+                )
             )
         for found in by_chunk.values():
             found.sort(key=lambda s: s.score, reverse=True)
         return by_chunk
+
+
+@dataclass(frozen=True)
+class TitleIndex:
+    """Finds the documents whose titles a text names."""
+
+    sources: dict[str, str]  # title as written in text → source
+    pattern: re.Pattern[str] | None
+
+    @classmethod
+    def build(cls, titles: dict[str, str]) -> TitleIndex:
+        """From source → title; a title's bracketed qualifier is dropped ("Lilu (mythology)" → "Lilu")."""
+        sources: dict[str, str] = {}
+        for source, title in titles.items():
+            name = re.sub(r"\s*\([^)]*\)\s*$", "", title).strip()
+            # Short or common titles would link everything to everything.
+            if len(name) >= 4 and len(terms(name)) and name[0].isupper():
+                sources.setdefault(name, source)
+        if not sources:
+            return cls({}, None)
+        alternatives = "|".join(re.escape(n) for n in sorted(sources, key=len, reverse=True))
+        return cls(sources, re.compile(rf"\b(?:{alternatives})\b"))
+
+    def named_in(self, text: str, exclude: set[str]) -> list[str]:
+        """Sources of the documents the text names, in order of first mention."""
+        if self.pattern is None:
+            return []
+        found: list[str] = []
+        for match in self.pattern.finditer(text):
+            source = self.sources[match.group()]
+            if source not in exclude and source not in found:
+                found.append(source)
+        return found
 
 
 def one_version_per_document(
@@ -159,24 +272,31 @@ def one_version_per_document(
     return {cid: (c, cos) for cid, (c, cos) in candidates.items() if chosen.get(c.source) == c.content_hash}
 
 
-def sentence_scores(
-    query: Query, sentences: list[StoredSentence], index: LexicalIndex, semantic_weight: float
-) -> list[float]:
-    """How well each sentence answers the query: cosine mixed with the share of the query's rare words."""
-    if not sentences:
-        return []
-    weights = {t: index.idf(t) for t in set(terms(query.text))}
-    total = sum(weights.values()) or 1.0
-    cosines = np.stack([s.embedding for s in sentences]) @ query.embedding
-    return [
-        semantic_weight * float(cos)
-        + (1 - semantic_weight) * sum(weights[t] for t in set(terms(s.sentence.text)) if t in weights) / total
-        for s, cos in zip(sentences, cosines, strict=True)
-    ]
+@dataclass(frozen=True)
+class TermWeights:
+    """The question's words, each weighed by its rarity in the store (IDF)."""
+
+    weights: dict[str, float]
+
+    def share(self, words: set[str]) -> float:
+        """The share of the question's weight that the words cover."""
+        total = sum(self.weights.values()) or 1.0
+        return sum(w for t, w in self.weights.items() if t in words) / total
 
 
-def passage(chunk: Chunk, sentences: list[ScoredSentence]) -> Passage:
+def query_weights(query: Query, index: LexicalIndex) -> TermWeights:
+    """IDF weights of the question's words; for a follow-up, the words asked now count most."""
+    asked = set(terms(query.asked))
+    weights = {t: index.idf(t) * (1.0 if t in asked else 0.5) for t in set(terms(query.text)) | asked}
+    return TermWeights(weights)
+
+
+def passage(
+    chunk: Chunk, sentences: list[ScoredSentence], cosine: float = 0.0, lexical: float = 0.0
+) -> Passage:
     """A retrieved chunk whose relevance is its best sentence's score: 0..1, and the same scale for
-    every query (the rank scores are not), so one threshold can decide when to abstain."""
+    every query (the rank scores are not), so it can feed the decision to abstain."""
     best = sentences[0].score if sentences else 0.0
-    return Passage(chunk=chunk, score=max(0.0, min(1.0, best)), sentences=sentences)
+    return Passage(
+        chunk=chunk, score=max(0.0, min(1.0, best)), sentences=sentences, cosine=cosine, lexical=lexical
+    )

@@ -33,7 +33,9 @@ class Settings(BaseSettings):
     chunk_overlap: int = Field(48, ge=0, description="Overlap between chunks in tokens.")
     top_k: int = Field(5, ge=1, le=50, description="Passages retrieved per question.")
     min_relevance: float = Field(
-        0.32, description="Abstain when the best passage's relevance is below this (0..1)."
+        0.25,
+        description="Always abstain when the best passage's relevance is below this (0..1); above it, "
+        "a decision fitted on several signals decides (rag/abstention.py).",
     )
     answer_sentences: int = Field(3, ge=1, le=5, description="Most sentences in an answer.")
     max_question_chars: int = Field(1000, ge=10, description="Longest accepted question.")

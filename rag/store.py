@@ -107,6 +107,21 @@ class Store:
             if m and d is not None  # deleted while this read ran
         }
 
+    def chunks_of(self, sources: Sequence[str]) -> dict[str, tuple[Chunk, np.ndarray]]:
+        """Every stored chunk of the given documents, with its embedding."""
+        if not sources:
+            return {}
+        r = self._call(
+            lambda: self.chunks.get(
+                where={"source": {"$in": list(sources)}}, include=["documents", "metadatas", "embeddings"]
+            )
+        )
+        return {
+            i: (_to_chunk(i, d, m), np.asarray(e, dtype=np.float32))
+            for i, d, m, e in zip(r["ids"], r["documents"], r["metadatas"], r["embeddings"], strict=True)
+            if m and d is not None
+        }
+
     def nearest(self, embedding: np.ndarray, n: int) -> list[tuple[Chunk, float]]:
         """The n chunks nearest the embedding, with cosine similarity."""
         total = self.count()

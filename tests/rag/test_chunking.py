@@ -48,3 +48,12 @@ def test_sentences_break_at_full_stops_and_paragraphs_with_exact_offsets() -> No
     ]
     assert "- item two" in [s.text for s in sentences]
     assert all(text[s.start : s.end] == s.text for s in sentences)
+
+
+def test_markdown_image_syntax_does_not_end_a_sentence() -> None:
+    text = "The diagram ![the reactor core](http://example.org/core.png) shows the loop. It is big! Really."
+    assert [s.text for s in split_sentences(text)] == [
+        "The diagram ![the reactor core](http://example.org/core.png) shows the loop.",
+        "It is big!",
+        "Really.",
+    ]

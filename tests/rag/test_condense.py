@@ -5,9 +5,9 @@ from rag.models import Turn
 TROOPS = "How many North Korean troops are being deployed to Russia?"
 
 
-def test_follow_up_with_a_pronoun_gets_the_previous_question_as_context() -> None:
+def test_follow_up_leads_with_its_own_question_and_borrows_the_subject_from_the_previous_one() -> None:
     history = [Turn(role="user", content=TROOPS), Turn(role="assistant", content="About 1500 [1]")]
-    assert standalone_question("Where could they be sent?", history) == f"{TROOPS} Where could they be sent?"
+    assert standalone_question("Where could they be sent?", history) == f"Where could they be sent? {TROOPS}"
 
 
 def test_standalone_question_is_left_alone() -> None:
@@ -17,8 +17,11 @@ def test_standalone_question_is_left_alone() -> None:
     assert standalone_question(question, history) == question
 
 
-def test_follow_up_retrieves_as_if_the_subject_were_named(corpus_assistant: Assistant) -> None:
-    history = [Turn(role="user", content=TROOPS), Turn(role="assistant", content="At least 1500 [1]")]
+def test_follow_up_answers_the_new_question_with_what_was_not_said_yet(corpus_assistant: Assistant) -> None:
+    first = corpus_assistant.ask(TROOPS)
+    history = [Turn(role="user", content=TROOPS), Turn(role="assistant", content=first.answer)]
     answer = corpus_assistant.ask("Where could they be sent?", history=history)
     assert not answer.abstained
     assert "Kursk" in answer.answer or "front" in answer.answer
+    lead = answer.answer.split(" [")[0]
+    assert lead not in first.answer

@@ -77,3 +77,24 @@ def test_a_reader_caught_mid_switch_keeps_the_version_it_found(assistant: Assist
     assert list(one_version_per_document(both, assistant.store)) == [new.id]
     draft = Chunk("draft", "volcano.txt", "Volcanoes", "d" * 64, 0, 0, 5, "draft")
     assert one_version_per_document({"draft": (draft, 0.99)}, assistant.store) == {}
+
+
+BRIDGE = {
+    "harbour-film.txt": "The Harbour Light\n\nThe Harbour Light is a 1994 drama film directed by "
+    "Mara Quillon. It follows a lighthouse keeper through one winter.",
+    "mara-quillon.txt": "Mara Quillon\n\nMara Quillon is a film director. She was born in Tromsø and "
+    "studied painting before she turned to cinema.",
+    "lighthouses.txt": "Lighthouses\n\nA lighthouse keeper tends the lamp and logs passing ships "
+    "every winter.",
+}
+
+
+def test_a_second_hop_fetches_the_document_a_top_passage_names(assistant: Assistant, tmp_path: Path) -> None:
+    for name, text in BRIDGE.items():
+        write(tmp_path / "docs", name, text)
+    ingest_into(assistant, tmp_path / "docs")
+    question = "In which town was the director of The Harbour Light born?"
+    sources = [p.chunk.source for p in assistant.search(question, top_k=2)]
+    assert sources == ["harbour-film.txt", "mara-quillon.txt"]
+    answer = assistant.ask(question)
+    assert "Tromsø" in answer.answer

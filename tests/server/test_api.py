@@ -27,7 +27,12 @@ def test_ask_answers_with_citations_that_match_the_markers(api: TestClient) -> N
         "start_char",
         "end_char",
         "page",
+        "sentences",
+        "quote",
     }
+    assert "1200" in citation["quote"]["text"]
+    for span in citation["sentences"]:
+        assert citation["text"][span["start"] : span["end"]] == span["text"]
     assert citation["page"] is None  # plain text has no pages
     assert citation["source"] == "north-korean-troops-to-russia.txt"
     assert citation["end_char"] - citation["start_char"] == len(citation["text"])

@@ -1,0 +1,77 @@
+"""When the documents do not hold the answer: a decision fitted on several signals, not one threshold.
+
+The signals: how likely the best sentence answers, its margin over the next, whether it holds the kind
+of thing asked for, whether BM25 and dense retrieval agree, and how much of the question's rare words
+the passages contain at all (an answer about something the documents never name is unlikely).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from functools import lru_cache
+
+from rag.answer_types import expected_type
+from rag.lexical import terms
+from rag.models import Passage
+from rag.reading import WEIGHTS_FILE, Reading
+
+SIGNALS = (
+    "bias",
+    "best",
+    "margin",
+    "relevance",
+    "cosine",
+    "agreement",
+    "type_missing",
+    "coverage",
+    "missing_rare",
+)
+
+
+@lru_cache(maxsize=1)
+def _fitted() -> tuple[tuple[float, ...], float]:
+    fitted = json.loads(WEIGHTS_FILE.read_text())["abstention"]
+    return tuple(float(fitted["weights"][name]) for name in SIGNALS), float(fitted["threshold"])
+
+
+def signals(
+    question: str, passages: list[Passage], readings: list[Reading], idf: dict[str, float]
+) -> tuple[float, ...]:
+    """The numbers the decision weighs, in the order of SIGNALS; idf weighs the question's words."""
+    best = readings[0].probability if readings else 0.0
+    second = readings[1].probability if len(readings) > 1 else 0.0
+    top = passages[0] if passages else None
+    kind = expected_type(question)
+    words = set(terms(question))
+    found: set[str] = set()
+    for p in passages:
+        found |= set(terms(f"{p.chunk.title} {p.chunk.text}"))
+    weight = {t: idf.get(t, 0.0) for t in words}
+    total = sum(weight.values()) or 1.0
+    coverage = sum(w for t, w in weight.items() if t in found) / total
+    missing = max((w for t, w in weight.items() if t not in found), default=0.0)
+    rarest = max(weight.values(), default=0.0) or 1.0
+    return (
+        1.0,
+        best,
+        best - second,
+        top.score if top else 0.0,
+        top.cosine if top else 0.0,
+        top.lexical if top else 0.0,
+        1.0 if kind and readings and not readings[0].candidates else 0.0,
+        coverage,
+        missing / rarest,
+    )
+
+
+def answer_probability(values: tuple[float, ...]) -> float:
+    """How likely the passages answer the question, by the fitted weights."""
+    w, _ = _fitted()
+    z = sum(a * b for a, b in zip(w, values, strict=True))
+    return 1 / (1 + math.exp(-z))
+
+
+def should_abstain(values: tuple[float, ...]) -> bool:
+    """True when the answer is unlikely enough to be in the passages that saying so is more honest."""
+    return answer_probability(values) < _fitted()[1]

@@ -1,0 +1,213 @@
+"""What kind of answer a question asks for, and where a sentence holds one: dates, numbers, names, places.
+
+Plain patterns, not a tagger: they run in microseconds, need no model, and only have to tell a sentence
+that could answer "when" from one that cannot.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import Enum
+
+
+class AnswerType(Enum):
+    DATE = "date"
+    NUMBER = "number"
+    PERSON = "person"  # a person or an organisation
+    PLACE = "place"
+    NAME = "name"  # any proper name ("which team", "what company")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A stretch of a sentence that could be the answer; offsets are within the sentence."""
+
+    start: int
+    end: int
+    text: str
+    type: AnswerType
+
+
+_MONTH = (
+    r"(?:January|February|March|April|May|June|July|August|September|October|November|December|"
+    r"Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.?"
+)
+_ORDINAL = r"\d{1,2}(?:st|nd|rd|th)"
+_DATE = re.compile(
+    rf"\b(?:{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{3,4}})?"
+    rf"|\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH}(?:,?\s+\d{{3,4}})?"
+    rf"|{_MONTH}\s+\d{{3,4}}"
+    rf"|(?:the\s+)?(?:early\s+|late\s+|mid-?\s*)?{_ORDINAL}(?:\s+(?:and|or|to)\s+{_ORDINAL})?\s+centur(?:y|ies)"
+    r"|(?:the\s+)?\d{2,4}s\b"
+    r"|\d{1,4}\s*(?:BC|AD|BCE|CE)\b"
+    r"|(?:1[0-9]|20)\d{2}(?:\s*(?:–|-|to|and)\s*(?:1[0-9]|20)?\d{2})?"
+    rf"|(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|yesterday|today|tomorrow)"
+    r"|(?:last|next|this)\s+(?:week|month|year|decade|century)"
+    r")\b",
+    re.IGNORECASE,
+)
+_NUMBER_WORDS = (
+    r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|"
+    r"sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|"
+    r"hundred|thousand|million|billion|trillion|dozen|half|a\s+third|a\s+quarter"
+)
+_NUMBER = re.compile(
+    rf"(?:[$£€¥]\s?)?(?<![\d,.])(?!(?:1[0-9]|20)\d\d\b(?!\s*(?:%|percent)))(?:\d[\d,.]*\d|\d)"
+    rf"(?![\d]|st\b|nd\b|rd\b|th\b)(?:\s*(?:%|percent|per\s+cent))?"
+    rf"(?:\s*(?:{_NUMBER_WORDS}))?"
+    rf"|\b(?:{_NUMBER_WORDS})(?:[\s-]+(?:{_NUMBER_WORDS}))*\b",
+    re.IGNORECASE,
+)
+# Capitalised words in a row, allowing "of", "the", "de" inside: "Duke of Normandy", "Bank of England".
+_NAME = re.compile(
+    r"\b[A-Z][\w'’-]*(?:[ \t]+(?:(?:of|the|de|da|von|van|for|du|la|le|al|bin)[ \t]+)*"
+    r"(?:[A-Z][\w'’-]*|\d+\b(?![,.]\d)))*"
+)
+_MONTH_OR_DAY = re.compile(rf"{_MONTH}|monday|tuesday|wednesday|thursday|friday|saturday|sunday", re.I)
+_PLACE_CUE = re.compile(r"\b(?:in|at|from|to|near|into|on|across|towards?|between)\s+(?:the\s+)?$", re.I)
+_SENTENCE_OPENERS = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "this",
+        "that",
+        "these",
+        "those",
+        "it",
+        "its",
+        "in",
+        "on",
+        "at",
+        "by",
+        "for",
+        "from",
+        "to",
+        "of",
+        "with",
+        "as",
+        "after",
+        "before",
+        "during",
+        "while",
+        "when",
+        "where",
+        "who",
+        "what",
+        "which",
+        "how",
+        "he",
+        "she",
+        "they",
+        "we",
+        "i",
+        "his",
+        "her",
+        "their",
+        "our",
+        "there",
+        "here",
+        "however",
+        "but",
+        "and",
+        "or",
+        "so",
+        "although",
+        "though",
+        "since",
+        "until",
+        "if",
+        "then",
+        "also",
+        "many",
+        "most",
+        "some",
+        "several",
+        "about",
+        "around",
+        "nearly",
+        "over",
+        "under",
+        "only",
+        "just",
+        "more",
+        "less",
+        "one",
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "eight",
+        "nine",
+        "ten",
+    ]
+)
+
+
+def expected_type(question: str) -> AnswerType | None:
+    """The kind of answer a question wants, from its wording; None when any kind of answer fits."""
+    q = question.strip().lower()
+    if re.search(
+        r"\b(?:when|what (?:year|date|day|month|time|decade|century|period|era)|which (?:year|date|"
+        r"day|month|decade|century|period)|how long ago|since when|until when)\b",
+        q,
+    ):
+        return AnswerType.DATE
+    if re.search(
+        r"\b(?:how (?:many|much|long|far|big|large|old|tall|high|often|fast|heavy|deep|wide)|"
+        r"what (?:percentage|percent|proportion|share|number|amount|size|age|population|"
+        r"price|cost|rate|speed|distance)|what is the (?:population|number|total))\b",
+        q,
+    ):
+        return AnswerType.NUMBER
+    if re.search(r"\b(?:who|whom|whose)\b", q):
+        return AnswerType.PERSON
+    if re.search(
+        r"\bwhere\b|\b(?:what|which) (?:city|country|state|region|place|town|county|continent|"
+        r"location|area|island|river|province|nation)\b|\bin what (?:city|country|state|place|"
+        r"region|town)\b",
+        q,
+    ):
+        return AnswerType.PLACE
+    if re.search(
+        r"\b(?:which|what) (?:team|company|organi[sz]ation|group|party|person|band|club|school|"
+        r"university|newspaper|network|channel|book|film|song|ship|king|queen|leader|"
+        r"president|brand|agency)\b|\bname of\b|\bwhat is the name\b|\bwhat was the name\b",
+        q,
+    ):
+        return AnswerType.NAME
+    return None
+
+
+def candidates(sentence: str, kind: AnswerType) -> list[Candidate]:
+    """Stretches of the sentence that are of the given kind."""
+    if kind is AnswerType.DATE:
+        found = [(m.start(), m.end()) for m in _DATE.finditer(sentence)]
+    elif kind is AnswerType.NUMBER:
+        found = [(m.start(), m.end()) for m in _NUMBER.finditer(sentence) if m.group().strip()]
+    else:
+        found = []
+        for m in _NAME.finditer(sentence):
+            start, end = m.start(), m.end()
+            text = m.group()
+            first = text.split()[0].lower()
+            if _MONTH_OR_DAY.fullmatch(first):
+                continue
+            opens = start == 0 or sentence[:start].rstrip().endswith((".", ":", '"', "“"))
+            if opens and first in _SENTENCE_OPENERS:
+                continue
+            if kind is AnswerType.PLACE and not _PLACE_CUE.search(sentence[max(0, start - 14) : start]):
+                continue
+            found.append((start, end))
+    return [
+        Candidate(s, e, sentence[s:e].strip(" ,.;:"), kind) for s, e in found if sentence[s:e].strip(" ,.;:")
+    ]
+
+
+def new_candidates(sentence: str, kind: AnswerType, question: str) -> list[Candidate]:
+    """Candidates of the kind that the question does not itself mention: the answer adds something."""
+    asked = question.lower()
+    return [c for c in candidates(sentence, kind) if c.text.lower() not in asked]

@@ -1,0 +1,251 @@
+"""Fit the reader's sentence weights and the abstention decision on questions with known answers.
+
+python -m rag.fit --set QA CORPUS STORE [--set ...] [--out rag/reader_weights.json]
+
+Each set's corpus is ingested into STORE (kept and reused). Sentence weights: logistic regression of
+"this sentence holds a gold answer" on the reader's features. Abstention: logistic regression of
+"the question is answerable" on the signals, with the threshold set so that at most --answerable-abstain
+of the answerable questions abstain.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import pickle
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from rag import abstention, reading
+from rag.answering import ExtractiveAnswerer
+from rag.assistant import build_assistant
+from rag.condense import standalone_question
+from rag.embedding import load_embedder
+from rag.eval import Question, answer_text, contains_answer, load_questions, short_answer, token_f1
+from rag.ingestion import ingest
+from rag.models import Passage
+from rag.reading import normalise
+from rag.retrieval import Query
+from rag.settings import Settings
+
+
+@dataclass
+class Case:
+    """A question with what retrieval found for it, kept so weights can be refitted without retrieving."""
+
+    question: Question
+    query: Query
+    passages: list[Passage]
+    idf: dict[str, float]
+
+
+def collect(qa: Path, corpus: Path, store: Path, settings: Settings, limit: int | None) -> list[Case]:
+    """Retrieve the passages of every question of a set, ingesting its corpus first; kept in the store
+    folder, so refitting the reader needs no retrieval."""
+    cache = store / f"cases-{qa.stem}-{limit}.pickle"
+    if cache.exists() and cache.stat().st_mtime > max(qa.stat().st_mtime, _code_time()):
+        return pickle.loads(cache.read_bytes())
+    embedder = load_embedder(settings.embed_model)
+    assistant = build_assistant(
+        settings.model_copy(update={"data_dir": store, "chroma_host": None}), embedder
+    )
+    ingest(corpus, assistant.store, embedder, settings.chunk_size, settings.chunk_overlap)
+    cases = []
+    for q in load_questions(qa)[:limit]:
+        said = frozenset(
+            normalise(re.sub(r"\[\d+\]", "", t.content)) for t in q.history if t.role == "assistant"
+        )
+        text = standalone_question(q.question, list(q.history) or None)
+        query = assistant.retriever.query(text, intent=q.question, said=said)
+        passages = assistant.retriever.retrieve(query, settings.top_k)
+        cases.append(Case(q, query, passages, assistant.retriever.idf(q.question)))
+    cache.write_bytes(pickle.dumps(cases))
+    return cases
+
+
+def _code_time() -> float:
+    """When retrieval last changed: cached passages older than that are stale."""
+    here = Path(__file__).parent
+    return max(
+        (here / name).stat().st_mtime for name in ("retrieval.py", "store.py", "lexical.py", "condense.py")
+    )
+
+
+def answers(cases: list[Case], settings: Settings) -> dict[str, dict[str, float]]:
+    """The figures `rag.eval` reports, from the kept passages, per kind of question."""
+    answerer = ExtractiveAnswerer(max_sentences=settings.answer_sentences)
+    rows: dict[str, dict[str, list[float]]] = {}
+    for case in cases:
+        q = case.question
+        passages = case.passages
+        weak = not passages or passages[0].score < settings.min_relevance
+        if not weak:
+            weak = abstention.should_abstain(
+                abstention.signals(q.question, passages, reading.read(q.question, passages), case.idf)
+            )
+        row = rows.setdefault((q.kind or "-") + ("" if q.answerable else " (unanswerable)"), {})
+        row.setdefault("abstain", []).append(weak)
+        if q.answerable:
+            answer = answerer.answer(case.query, passages)
+            row.setdefault("accuracy", []).append(
+                not weak and contains_answer(answer_text(answer), q.answers)
+            )
+            row.setdefault("short_f1", []).append(0.0 if weak else token_f1(short_answer(answer), q.answers))
+            row.setdefault("words", []).append(len(answer_text(answer).split()))
+    return {kind: {k: float(np.mean(v)) for k, v in row.items()} for kind, row in rows.items()}
+
+
+def logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-2, steps: int = 30) -> np.ndarray:
+    """Weights of a logistic regression (the first column is the bias), by Newton's method; both classes
+    weigh the same in total, however many examples each has."""
+    sw = np.where(y == 1, 0.5 / max(1, y.sum()), 0.5 / max(1, (1 - y).sum()))
+    w = np.zeros(x.shape[1])
+    for _ in range(steps):
+        p = 1 / (1 + np.exp(-(x @ w)))
+        gradient = x.T @ (sw * (p - y)) + l2 * w
+        hessian = (x.T * (sw * p * (1 - p))) @ x + l2 * np.eye(len(w))
+        w -= np.linalg.solve(hessian, gradient)
+    return w
+
+
+def sentence_groups(cases: list[Case]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per answerable question that retrieval can answer: its sentences' features, and which hold a gold
+    answer."""
+    groups = []
+    for case in cases:
+        q = case.question
+        if not q.answerable:
+            continue
+        readings = reading.read(q.question, case.passages)
+        labels = [contains_answer(r.text, q.answers) for r in readings]
+        if any(labels) and not all(labels):
+            groups.append((np.array([r.features for r in readings]), np.array(labels, dtype=float)))
+    return groups
+
+
+def choice_model(
+    groups: list[tuple[np.ndarray, np.ndarray]], l2: float = 1e-2, steps: int = 400
+) -> np.ndarray:
+    """Weights of a conditional logit: within each question, a softmax over its sentences should put its
+    mass on the sentences that hold the answer (maximum likelihood, Adam)."""
+    w = np.zeros(groups[0][0].shape[1])
+    m = np.zeros_like(w)
+    v = np.zeros_like(w)
+    for step in range(1, steps + 1):
+        gradient = l2 * w
+        for x, y in groups:
+            z = x @ w
+            p = np.exp(z - z.max())
+            p /= p.sum()
+            q = p * y / (p * y).sum()  # the posterior over the sentences that hold the answer
+            gradient -= (q - p) @ x / len(groups)
+        m = 0.9 * m + 0.1 * gradient
+        v = 0.999 * v + 0.001 * gradient**2
+        w -= 0.05 * (m / (1 - 0.9**step)) / (np.sqrt(v / (1 - 0.999**step)) + 1e-8)
+    return w
+
+
+def lead_accuracy(cases: list[Case]) -> float:
+    """Share of answerable questions whose best sentence holds a gold answer."""
+    answerable = [c for c in cases if c.question.answerable]
+    hits = 0
+    for case in answerable:
+        readings = reading.read(case.question.question, case.passages)
+        hits += bool(readings) and contains_answer(readings[0].text, case.question.answers)
+    return hits / max(1, len(answerable))
+
+
+def abstention_rows(cases: list[Case]) -> tuple[np.ndarray, np.ndarray, list[Question]]:
+    xs, ys, qs = [], [], []
+    for case in cases:
+        readings = reading.read(case.question.question, case.passages)
+        xs.append(abstention.signals(case.question.question, case.passages, readings, case.idf))
+        ys.append(case.question.answerable)
+        qs.append(case.question)
+    return np.array(xs), np.array(ys, dtype=float), qs
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m rag.fit", description=__doc__.splitlines()[0])
+    parser.add_argument("--set", nargs=3, action="append", metavar=("QA", "CORPUS", "STORE"), required=True)
+    parser.add_argument("--limit", type=int, help="at most N questions of each set")
+    parser.add_argument("--answerable-abstain", type=float, default=0.03)
+    parser.add_argument("--out", type=Path, default=reading.WEIGHTS_FILE)
+    parser.add_argument(
+        "--report", action="store_true", help="only report the figures of the current weights"
+    )
+    parser.add_argument(
+        "--unanswerable-kinds",
+        default="on_topic,off_topic",
+        help="kinds of unanswerable question the abstention learns from (comma-separated); SQuAD 2.0's "
+        "adversarial ones are left out by default: they teach wording tricks, not missing facts",
+    )
+    parser.add_argument(
+        "--calibrate-on",
+        default="paraphrase",
+        help="kind of answerable question whose abstention rate sets the threshold (default: our "
+        "everyday-words questions, the hardest to tell from a miss); all answerable ones if absent",
+    )
+    args = parser.parse_args(argv)
+    settings = Settings()
+    cases = [
+        c
+        for qa, corpus, store in args.set
+        for c in collect(Path(qa), Path(corpus), Path(store), settings, args.limit)
+    ]
+    print(
+        f"{len(cases)} questions, lead sentence holds the answer: {lead_accuracy(cases):.3f} (weights before)"
+    )
+    if args.report:
+        for kind, figures in answers(cases, settings).items():
+            print(f"  {kind}: " + ", ".join(f"{k} {v:.3f}" for k, v in figures.items()))
+        return 0
+
+    groups = sentence_groups(cases)
+    w = choice_model(groups)
+    fitted = json.loads(args.out.read_text()) if args.out.exists() else {}
+    fitted["weights"] = {name: round(float(v), 4) for name, v in zip(reading.FEATURES, w, strict=True)}
+    args.out.write_text(json.dumps(fitted, indent=1) + "\n")
+    reading.weights.cache_clear()
+    print(f"{len(groups)} questions to choose a sentence in; weights {fitted['weights']}")
+    print(f"lead sentence holds the answer: {lead_accuracy(cases):.3f} (fitted)")
+
+    kinds = {k for k in args.unanswerable_kinds.split(",") if k}
+    x, y, qs = abstention_rows([c for c in cases if c.question.answerable or c.question.kind in kinds])
+    w = logistic(x, y)
+    p = 1 / (1 + np.exp(-(x @ w)))
+    calibration = np.array([q.answerable and q.kind == args.calibrate_on for q in qs])
+    answerable = np.sort(p[calibration] if calibration.any() else p[y == 1])
+    threshold = (
+        float(answerable[max(0, math.floor(args.answerable_abstain * len(answerable)) - 1)])
+        if len(answerable)
+        else 0.5
+    )
+    fitted["abstention"] = {
+        "weights": {name: round(float(v), 4) for name, v in zip(abstention.SIGNALS, w, strict=True)},
+        "threshold": round(threshold, 4),
+    }
+    args.out.write_text(json.dumps(fitted, indent=1) + "\n")
+    abstain = p < threshold
+    for kind in sorted({q.kind for q in qs}):
+        chosen = [i for i, q in enumerate(qs) if q.kind == kind]
+        for answerable_flag in (True, False):
+            part = [i for i in chosen if qs[i].answerable == answerable_flag]
+            if part:
+                print(
+                    f"  {kind or '-'} answerable={answerable_flag}: {len(part)} questions, "
+                    f"abstain {np.mean(abstain[part]):.3f}"
+                )
+    print(f"abstention: threshold {threshold:.4f}, weights {fitted['abstention']['weights']}")
+    abstention._fitted.cache_clear()
+    for kind, figures in answers(cases, settings).items():
+        print(f"  {kind}: " + ", ".join(f"{k} {v:.3f}" for k, v in figures.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

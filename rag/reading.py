@@ -1,0 +1,181 @@
+"""Passages → the sentences that answer: each sentence read with its neighbours, the kind of answer the
+question wants, and weights fitted on questions with known answers (`python -m rag.fit`)."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from rag.answer_types import AnswerType, Candidate, expected_type, new_candidates
+from rag.lexical import terms
+from rag.models import Passage, ScoredSentence
+
+WEIGHTS_FILE = Path(__file__).with_name("reader_weights.json")
+
+_HEADING = re.compile(r"^\s*(?:#{1,6}\s|\|)|^\s*[=\-_*]{3,}\s*$")
+_BULLET = re.compile(r"^\s*(?:[-*•+]|\d{1,3}[.)])\s+")
+_ENDS_SENTENCE = re.compile(r"[.!?:;)\]\"'”’…]\s*$")
+_SPACE = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A sentence read as a possible answer: where it is, its features, and how likely it answers."""
+
+    passage: Passage
+    sentence: ScoredSentence
+    text: str  # the sentence as quoted: bullet marker dropped, whitespace normalised
+    start: int  # offsets of the quoted text within the chunk
+    end: int
+    features: tuple[float, ...]
+    probability: float  # its share of the chance that one of the sentences read answers (they sum to 1)
+    candidates: tuple[Candidate, ...]  # stretches of the asked-for kind that the question lacks
+
+
+FEATURES = (
+    "cosine",
+    "overlap",
+    "context_overlap",
+    "previous_cosine",
+    "type_match",
+    "type_missing",
+    "date_or_number_missing",
+    "type_match_overlap",
+    "passage_relevance",
+    "passage_cosine",
+    "passage_rank",
+    "log_words",
+    "novelty",
+    "first_in_passage",
+)
+
+
+def is_structure(sentence: ScoredSentence, passage: Passage) -> bool:
+    """True for a title, heading, table row or rule: metadata, never an answer."""
+    text = passage.chunk.text
+    line_start = text.rfind("\n", 0, sentence.start) + 1
+    line_end = text.find("\n", sentence.end)
+    line = text[line_start : line_end if line_end >= 0 else len(text)]
+    if _HEADING.match(line):
+        return True
+    if normalise(sentence.text).lower() == normalise(passage.chunk.title).lower():
+        return True
+    whole_line = not text[line_start : sentence.start].strip() and not text[sentence.end : line_end].strip()
+    words = len(sentence.text.split())
+    # A line on its own that does not end like a sentence is a heading, a label or a short list entry.
+    return whole_line and words <= 12 and not _ENDS_SENTENCE.search(sentence.text)
+
+
+def normalise(text: str) -> str:
+    """Whitespace runs (hard line breaks included) as single spaces."""
+    return _SPACE.sub(" ", text).strip()
+
+
+def quoted(sentence: ScoredSentence) -> tuple[str, int, int]:
+    """The sentence as an answer quotes it, with its offsets in the chunk: list markers dropped."""
+    marker = _BULLET.match(sentence.text)
+    skip = marker.end() if marker else 0
+    return normalise(sentence.text[skip:]), sentence.start + skip, sentence.end
+
+
+@lru_cache(maxsize=1)
+def weights() -> tuple[float, ...]:
+    """The fitted weights, one per feature."""
+    fitted = json.loads(WEIGHTS_FILE.read_text())
+    return tuple(float(fitted["weights"][name]) for name in FEATURES)
+
+
+def read(question: str, passages: list[Passage]) -> list[Reading]:
+    """Every quotable sentence of the passages, most likely answer first; repeats (overlap) count once."""
+    kind = expected_type(question)
+    asked = set(terms(question))
+    w = weights()
+    rows: list[tuple[Passage, ScoredSentence, str, int, int, tuple[float, ...]]] = []
+    kinds: list[tuple[Candidate, ...]] = []
+    seen: set[str] = set()
+    for rank, passage in enumerate(passages, 1):
+        in_order = sorted(passage.sentences, key=lambda s: s.start)
+        for i, sentence in enumerate(in_order):
+            if is_structure(sentence, passage):
+                continue
+            text, start, end = quoted(sentence)
+            if not text or text in seen:
+                continue
+            seen.add(text)
+            before = in_order[i - 1].cosine if i else 0.0
+            found = tuple(new_candidates(text, kind, question)) if kind else ()
+            rows.append(
+                (
+                    passage,
+                    sentence,
+                    text,
+                    start,
+                    end,
+                    features(sentence, passage, rank, i, before, kind, found, text, asked),
+                )
+            )
+            kinds.append(found)
+    if not rows:
+        return []
+    # Scores become shares of one whole (a softmax): the weights were fitted to pick one sentence among
+    # those read for a question, so only differences between a question's sentences mean anything.
+    z = [sum(a * b for a, b in zip(w, row[5], strict=True)) for row in rows]
+    top = max(z)
+    exp = [math.exp(v - top) for v in z]
+    total = sum(exp)
+    readings = [Reading(*row, e / total, found) for row, e, found in zip(rows, exp, kinds, strict=True)]
+    readings.sort(key=lambda r: r.probability, reverse=True)
+    return readings
+
+
+def features(
+    sentence: ScoredSentence,
+    passage: Passage,
+    rank: int,
+    position: int,
+    previous_cosine: float,
+    kind: AnswerType | None,
+    found: tuple[Candidate, ...],
+    text: str,
+    asked: set[str],
+) -> tuple[float, ...]:
+    """The numbers the fitted weights apply to, in the order of FEATURES."""
+    words = set(terms(text))
+    novelty = len(words - asked) / len(words) if words else 0.0
+    match = 1.0 if kind and found else 0.0
+    return (
+        sentence.cosine,
+        sentence.overlap,
+        sentence.context_overlap,
+        previous_cosine,
+        match,
+        1.0 if kind and not found else 0.0,
+        1.0 if kind in (AnswerType.DATE, AnswerType.NUMBER) and not found else 0.0,
+        match * sentence.context_overlap,
+        passage.score,
+        passage.cosine,
+        1.0 / rank,
+        math.log(1 + len(text.split())),
+        novelty,
+        1.0 if position == 0 else 0.0,
+    )
+
+
+def answer_span(reading: Reading, question: str) -> Candidate | None:
+    """The stretch of the sentence that answers, when the question asks for a kind of thing the sentence
+    holds: the candidate nearest the words the sentence shares with the question."""
+    if not reading.candidates:
+        return None
+    asked = set(terms(question))
+    anchors = [m.start() for m in re.finditer(r"\w+", reading.text) if set(terms(m.group())) & asked]
+    if not anchors:
+        return reading.candidates[0]
+
+    def distance(c: Candidate) -> int:
+        return min(min(abs(c.start - a), abs(c.end - a)) for a in anchors)
+
+    return min(reading.candidates, key=distance)

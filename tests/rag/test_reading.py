@@ -1,0 +1,122 @@
+"""The answer layer on small hand-made documents: what it quotes, what it never quotes, what it marks."""
+
+from pathlib import Path
+
+from rag.answering import MAX_ANSWER_WORDS
+from rag.assistant import Assistant
+from rag.models import Turn
+from tests.conftest import ingest_into
+from tests.rag.test_ingestion import write
+
+REACTOR = """# Zorblax Reactor Notes
+
+## History
+
+The Zorblax reactor was designed by a small team in Oslo.
+It was switched on for the first time in 1987, after six years of building.
+
+## Output
+
+- Peak output
+- Fuel
+
+At full power the reactor delivers 420 megawatts, enough for a mid-sized city.
+The cooling loop uses heavy
+water that is pumped through
+three separate circuits.
+"""
+
+TYNE_TEES = """ITV Tyne Tees
+
+ITV Tyne Tees is the ITV franchise for North East England. The station was launched in 1959.
+In 2005 it moved to new studios at the Watermark business park in Gateshead. Its old studios in
+Newcastle were later demolished.
+"""
+
+
+def ask(assistant: Assistant, tmp_path: Path, files: dict[str, str], question: str, history=None):
+    for name, text in files.items():
+        write(tmp_path / "docs", name, text)
+    ingest_into(assistant, tmp_path / "docs")
+    return assistant.ask(question, history=history)
+
+
+def test_headings_titles_and_list_labels_are_never_quoted(assistant: Assistant, tmp_path: Path) -> None:
+    answer = ask(
+        assistant, tmp_path, {"reactor.md": REACTOR}, "Tell me about the Zorblax reactor notes output"
+    )
+    assert not answer.abstained
+    for line in ("# Zorblax", "## History", "## Output", "Peak output", "Fuel ["):
+        assert line not in answer.answer
+
+
+def test_the_date_a_when_question_asks_for_is_marked_in_the_lead_sentence(
+    assistant: Assistant, tmp_path: Path
+) -> None:
+    answer = ask(
+        assistant, tmp_path, {"reactor.md": REACTOR}, "When was the Zorblax reactor first switched on?"
+    )
+    assert answer.answer.startswith("It was switched on for the first time in 1987")
+    [citation] = answer.citations
+    assert citation.quote is not None and citation.quote.text == "1987"
+    assert citation.text[citation.quote.start : citation.quote.end] == "1987"
+
+
+def test_a_how_much_question_marks_the_amount(assistant: Assistant, tmp_path: Path) -> None:
+    answer = ask(
+        assistant, tmp_path, {"reactor.md": REACTOR}, "How much power does the Zorblax reactor produce?"
+    )
+    assert "420 megawatts" in answer.answer
+    assert answer.citations[0].quote is not None and "420" in answer.citations[0].quote.text
+
+
+def test_quoted_text_has_no_hard_line_breaks(assistant: Assistant, tmp_path: Path) -> None:
+    answer = ask(
+        assistant, tmp_path, {"reactor.md": REACTOR}, "How many circuits does the cooling water go through?"
+    )
+    assert "heavy water that is pumped through three separate circuits." in answer.answer
+    assert "\n" not in answer.answer
+    [span] = [s for c in answer.citations for s in c.sentences if "circuits" in s.text]
+    assert "\n" in span.text  # the citation's offsets still point at the document as written
+
+
+def test_a_sentence_that_says_it_is_read_with_the_one_before(assistant: Assistant, tmp_path: Path) -> None:
+    answer = ask(assistant, tmp_path, {"tyne-tees.txt": TYNE_TEES}, "Where did ITV Tyne Tees move in 2005?")
+    assert "In 2005 it moved to new studios at the Watermark business park in Gateshead." in answer.answer
+
+
+def test_a_follow_up_answers_the_new_question_not_the_previous_one(
+    assistant: Assistant, tmp_path: Path
+) -> None:
+    history = [
+        Turn(role="user", content="When was the Zorblax reactor switched on?"),
+        Turn(
+            role="assistant",
+            content="It was switched on for the first time in 1987, after six years of building. [1]",
+        ),
+    ]
+    answer = ask(assistant, tmp_path, {"reactor.md": REACTOR}, "How much power does it deliver?", history)
+    assert "420 megawatts" in answer.answer.split("[")[0]
+    assert "1987" not in answer.answer.split("[")[0]
+
+
+def test_every_quoted_sentence_is_in_its_citation(assistant: Assistant, tmp_path: Path) -> None:
+    answer = ask(
+        assistant, tmp_path, {"reactor.md": REACTOR, "tyne-tees.txt": TYNE_TEES}, "Who designed the reactor?"
+    )
+    for citation in answer.citations:
+        assert citation.sentences
+        for span in citation.sentences:
+            assert citation.text[span.start : span.end] == span.text
+
+
+def test_an_over_long_sentence_is_cut_to_the_word_limit(assistant: Assistant, tmp_path: Path) -> None:
+    long = (
+        "The harbour crane, " + "which was painted red and serviced every spring, " * 20 + "lifts 40 tonnes."
+    )
+    answer = ask(
+        assistant, tmp_path, {"crane.txt": f"Cranes\n\n{long}\n"}, "How much can the harbour crane lift?"
+    )
+    words = answer.answer.split("[")[0].split()
+    assert len([w for w in words if w != "…"]) <= MAX_ANSWER_WORDS
+    assert "40 tonnes" in answer.answer
