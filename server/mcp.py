@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 from anyio import to_thread
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
 from mcp.server.transport_security import TransportSecuritySettings
 from pydantic import Field
@@ -21,6 +23,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from rag.assistant import Assistant, build_assistant
+from rag.errors import RagError
 from rag.models import Answer, SearchHit
 from rag.settings import get_settings
 from server.deps import require_api_key
@@ -33,6 +36,16 @@ INSTRUCTIONS = (
     "Use `ask` for a direct question; use `search_documents` to read the passages yourself. "
     "Read the resource docs://documents to see which documents are there."
 )
+
+
+@contextmanager
+def told_to_the_agent() -> Iterator[None]:
+    """The core's own errors (a blank question, the store down) reach the agent with their message;
+    the SDK shows anything else only as "Error executing tool"."""
+    try:
+        yield
+    except RagError as exc:
+        raise ToolError(str(exc)) from exc
 
 
 def build_mcp_server(current_assistant: Callable[[], Assistant]) -> MCPServer:
@@ -57,7 +70,8 @@ def build_mcp_server(current_assistant: Callable[[], Assistant]) -> MCPServer:
         query: Annotated[str, Field(description="What to look for, in plain words.")],
         top_k: Annotated[int, Field(ge=1, le=50, description="How many passages to return.")] = 5,
     ) -> list[SearchHit]:
-        passages = await to_thread.run_sync(current_assistant().search, query, top_k)
+        with told_to_the_agent():
+            passages = await to_thread.run_sync(current_assistant().search, query, top_k)
         return [SearchHit.from_passage(rank, p) for rank, p in enumerate(passages, 1)]
 
     @server.tool(
@@ -72,7 +86,8 @@ def build_mcp_server(current_assistant: Callable[[], Assistant]) -> MCPServer:
         question: Annotated[str, Field(description="One self-contained question, in plain words.")],
     ) -> Answer:
         assistant = current_assistant()
-        answer = await to_thread.run_sync(assistant.ask, question)
+        with told_to_the_agent():
+            answer = await to_thread.run_sync(assistant.ask, question)
         log.info("mcp answered", extra={"abstained": answer.abstained, "answerer": answer.answerer})
         return answer
 
