@@ -15,7 +15,7 @@ from anyio import to_thread
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 from mcp.server.mcpserver import MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.exceptions import MCPServerError, ResourceError, ToolError
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
 from mcp.server.transport_security import TransportSecuritySettings
 from pydantic import Field
@@ -39,13 +39,13 @@ INSTRUCTIONS = (
 
 
 @contextmanager
-def told_to_the_agent() -> Iterator[None]:
+def told_to_the_agent(kind: type[MCPServerError] = ToolError) -> Iterator[None]:
     """The core's own errors (a blank question, the store down) reach the agent with their message;
-    the SDK shows anything else only as "Error executing tool"."""
+    the SDK shows any other exception only as "Error executing tool"."""
     try:
         yield
     except RagError as exc:
-        raise ToolError(str(exc)) from exc
+        raise kind(str(exc)) from exc
 
 
 def build_mcp_server(current_assistant: Callable[[], Assistant]) -> MCPServer:
@@ -98,7 +98,8 @@ def build_mcp_server(current_assistant: Callable[[], Assistant]) -> MCPServer:
         mime_type="application/json",
     )
     async def documents() -> str:
-        records = await to_thread.run_sync(current_assistant().store.documents)
+        with told_to_the_agent(ResourceError):
+            records = await to_thread.run_sync(current_assistant().store.documents)
         listed = sorted(records.values(), key=lambda d: d.source)
         return json.dumps([d.model_dump() for d in listed])
 
