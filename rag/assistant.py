@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.llms import LLM
@@ -16,7 +16,7 @@ from rag.condense import standalone_question
 from rag.embedding import load_embedder
 from rag.errors import InvalidQuestion
 from rag.generative import GenerativeAnswerer
-from rag.llm import build_llm
+from rag.llm import build_llm, with_sampling
 from rag.models import Answer, Passage, Turn
 from rag.reading import normalise, read
 from rag.retrieval import Mode, Query, Retriever
@@ -55,6 +55,16 @@ class Assistant:
     retriever: Retriever
     answerer: Answerer
     llm: LLM | None = None
+
+    def tuned(
+        self, temperature: float | None = None, top_p: float | None = None, max_tokens: int | None = None
+    ) -> Assistant:
+        """This assistant with one request's sampling settings for its LLM answerer; itself without one."""
+        unset = temperature is None and top_p is None and max_tokens is None
+        if unset or not isinstance(self.answerer, GenerativeAnswerer):
+            return self
+        llm = with_sampling(self.answerer.llm, temperature, top_p, max_tokens)
+        return replace(self, answerer=GenerativeAnswerer(llm, fallback=self.answerer.fallback))
 
     def search(self, query: str, top_k: int | None = None) -> list[Passage]:
         """The passages most relevant to the query, best first."""

@@ -57,8 +57,7 @@ class GenerativeAnswerer:
 
     def check(self, text: str, query: Query, passages: list[Passage]) -> Answer:
         """Keep markers that name a passage, drop the rest; an answer citing nothing is replaced."""
-        if SYSTEM[:60] in text or "<documents>" in text:
-            # Small models sometimes echo the prompt: that is no answer, whatever it cites.
+        if echoes_prompt(text):
             return self._fallback(query, passages, "the language model repeated its instructions")
         if text.strip().strip(".").startswith(NOT_FOUND_TOKEN):
             return abstain().model_copy(update={"answerer": self.name})
@@ -76,6 +75,11 @@ class GenerativeAnswerer:
         answer = self.fallback.answer(query, passages)
         notice = f"{reason}; showing quoted sentences from the documents instead"
         return answer.model_copy(update={"notice": notice})
+
+
+def echoes_prompt(text: str) -> bool:
+    """Small models sometimes echo the prompt: that is no answer, whatever it cites."""
+    return SYSTEM[:60] in text or "<documents>" in text
 
 
 def check_citations(text: str, passages: int) -> tuple[str, set[int]]:

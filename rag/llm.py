@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from llama_index.core.llms import LLM
 
 from rag.errors import ConfigurationError
@@ -46,3 +48,24 @@ def build_llm(settings: Settings) -> LLM | None:
         max_tokens=settings.llm_max_tokens,
         temperature=0.0,
     )
+
+
+def with_sampling(
+    llm: LLM, temperature: float | None = None, top_p: float | None = None, max_tokens: int | None = None
+) -> LLM:
+    """A copy of the LLM with one request's sampling settings; max_tokens can lower the configured cap,
+    never raise it. A backend without a setting keeps its own (the local model takes only max_tokens)."""
+    fields = type(llm).model_fields
+    update: dict[str, Any] = {}
+    extra = dict(getattr(llm, "additional_kwargs", None) or {})
+    if temperature is not None and "temperature" in fields:
+        update["temperature"] = temperature
+    if max_tokens is not None and "max_tokens" in fields:
+        update["max_tokens"] = min(max_tokens, llm.max_tokens or max_tokens)  # type: ignore[attr-defined]
+    elif max_tokens is not None and "num_predict" in extra:  # Ollama's name for it
+        extra["num_predict"] = min(max_tokens, extra["num_predict"])
+    if top_p is not None and "additional_kwargs" in fields:
+        extra["top_p"] = top_p  # both OpenAI-compatible servers and Ollama take it under this name
+    if "additional_kwargs" in fields:
+        update["additional_kwargs"] = extra
+    return llm.model_copy(update=update)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -24,9 +25,10 @@ from rag.errors import (
     UnsupportedFile,
 )
 from rag.settings import Settings, get_settings
-from server import limits, observability
+from server import limits, observability, openai_compat
+from server import mcp as mcp_server
 from server.deps import require_api_key
-from server.routes import documents, qa
+from server.routes import documents, openai, qa
 
 # Most specific first: the first matching class decides.
 STATUS_BY_ERROR: list[tuple[type[RagError], int]] = [
@@ -54,7 +56,8 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.assistant = assistant or build_assistant(settings)
-        yield
+        async with mcp.session_manager.run():
+            yield
 
     app = FastAPI(
         title="Document Q&A",
@@ -71,8 +74,26 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
 
     app.include_router(qa.router)
     app.include_router(documents.router)
+    app.include_router(openai.router)
+    mcp = mcp_server.mount(app)
     # Middleware added last runs first: request ids and metrics wrap everything, limits come next.
     limits.install(app, settings.rate_limit, settings.max_body_bytes)
+
+    @app.middleware("http")
+    async def openai_errors(request: Request, call_next):  # type: ignore[no-untyped-def]
+        """Under /v1 every error, from any handler or middleware, takes OpenAI's shape for its SDKs."""
+        response = await call_next(request)
+        if not request.url.path.startswith("/v1/") or response.status_code < 400:
+            return response
+        body = b"".join([part async for part in response.body_iterator])
+        try:
+            detail = json.loads(body).get("detail", "")
+        except (ValueError, AttributeError):
+            detail = body.decode(errors="replace")
+        status, payload = openai_compat.error(response.status_code, detail)
+        kept = {k: v for k, v in response.headers.items() if k.lower() in ("retry-after", "x-request-id")}
+        return JSONResponse(payload, status_code=status, headers=kept)
+
     observability.install(app, app.state.metrics)
     if settings.cors_origin_list:
         app.add_middleware(

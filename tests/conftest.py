@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 import httpx
 import pytest
@@ -212,3 +213,54 @@ def chroma(tmp_path: Path) -> Iterator[tuple[Path, int, list[subprocess.Popen]]]
     for process in processes:
         if process.poll() is None:
             stop(process)
+
+
+def start_server(
+    env: dict[str, str], port: int, workers: int = 1, stderr: IO[bytes] | int = subprocess.DEVNULL
+) -> subprocess.Popen:
+    """`python -m server` on a loopback port, once /ready has answered 10 times in a row."""
+    server = subprocess.Popen(
+        [sys.executable, "-m", "server", "--port", str(port), "--workers", str(workers)],
+        cwd=ROOT,
+        env=env,
+        stderr=stderr,
+    )
+    ready = 0
+    deadline = time.monotonic() + 120
+    while ready < 10 and time.monotonic() < deadline:  # with workers, every one of them is up
+        try:
+            ready = (
+                ready + 1 if httpx.get(f"http://127.0.0.1:{port}/ready", timeout=5).status_code == 200 else 0
+            )
+        except httpx.HTTPError:
+            time.sleep(0.3)
+    if ready < 10:
+        server.kill()
+        raise RuntimeError("the API did not start")
+    return server
+
+
+def process_env(settings: Settings, **extra: str) -> dict[str, str]:
+    """The environment of a subprocess (API, MCP) that serves the store and corpus of these settings."""
+    env = {
+        **os.environ,
+        "DATA_DIR": str(settings.data_dir),
+        "CORPUS_DIR": str(settings.corpus_dir),
+        "COLLECTION_NAME": settings.collection_name,
+        **extra,
+    }
+    if settings.chroma_host:
+        env |= {"CHROMA_HOST": settings.chroma_host, "CHROMA_PORT": str(settings.chroma_port)}
+    return env
+
+
+@contextmanager
+def api_process(env: dict[str, str], log: Path) -> Iterator[str]:
+    """A real API process (uvicorn, one worker) on a free loopback port, its JSON logs in `log`."""
+    port = free_port()
+    with log.open("wb") as stderr:
+        server = start_server(env, port, stderr=stderr)
+        try:
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            stop(server)

@@ -11,7 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from sse_starlette import EventSourceResponse
 
 from rag.answering import CitationsEvent, TokenEvent
-from rag.assistant import Assistant, Done, StreamEvent
+from rag.assistant import Assistant, Done, Retrieved, StreamEvent
 from rag.models import Answer, SearchHit
 from server.deps import AssistantDep
 from server.schemas import AskRequest, Health, SearchRequest, SearchResponse
@@ -50,14 +50,17 @@ async def ask_stream(body: AskRequest, assistant: AssistantDep, request: Request
     `token` ({"text": ...}) as the answer is written, then `done` ({"answer": Answer, "timing": ...}).
     Bad questions fail with an HTTP status before the stream starts."""
     retrieved = await run_in_threadpool(assistant.retrieve, body.question, body.history, body.top_k)
+    return EventSourceResponse(sse_events(recorded(request, assistant, body.question, retrieved)))
 
-    def recorded() -> Iterator[StreamEvent]:
-        for event in assistant.stream(retrieved):
-            if isinstance(event, Done):
-                record(request, assistant, body.question, event)
-            yield event
 
-    return EventSourceResponse(sse_events(recorded()))
+def recorded(
+    request: Request, assistant: Assistant, question: str, retrieved: Retrieved
+) -> Iterator[StreamEvent]:
+    """The answer's stream, recorded (as `record` does) when it is done."""
+    for event in assistant.stream(retrieved):
+        if isinstance(event, Done):
+            record(request, assistant, question, event)
+        yield event
 
 
 async def sse_events(events: Iterator[StreamEvent]) -> AsyncIterator[dict[str, str]]:

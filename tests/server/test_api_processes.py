@@ -1,14 +1,11 @@
 """Real API processes over a Chroma server: several workers stay in step; a crash loses nothing."""
 
 import os
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
 
-from tests.conftest import ROOT, free_port
+from tests.conftest import free_port, start_server
 
 TEA = "Tea\n\nGreen tea is steeped at about 80 degrees Celsius."
 
@@ -25,29 +22,6 @@ def environment(tmp_path: Path, chroma_port: int) -> dict[str, str]:
         "CHROMA_HOST": "127.0.0.1",
         "CHROMA_PORT": str(chroma_port),
     }
-
-
-def start_server(env: dict[str, str], port: int, workers: int = 1) -> subprocess.Popen:
-    """`python -m server` on a loopback port, once /ready has answered 10 times in a row."""
-    server = subprocess.Popen(
-        [sys.executable, "-m", "server", "--port", str(port), "--workers", str(workers)],
-        cwd=ROOT,
-        env=env,
-        stderr=subprocess.DEVNULL,
-    )
-    ready = 0
-    deadline = time.monotonic() + 120
-    while ready < 10 and time.monotonic() < deadline:  # with workers, every one of them is up
-        try:
-            ready = (
-                ready + 1 if httpx.get(f"http://127.0.0.1:{port}/ready", timeout=5).status_code == 200 else 0
-            )
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    if ready < 10:
-        server.kill()
-        raise RuntimeError("the API did not start")
-    return server
 
 
 def test_two_workers_answer_and_all_see_a_new_document(tmp_path: Path, chroma) -> None:
