@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 import threading
 from dataclasses import dataclass
@@ -12,11 +13,13 @@ import numpy as np
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
 from rag.embedding import embed_query
+from rag.errors import StoreUnavailable
 from rag.lexical import LexicalIndex, terms
 from rag.models import Chunk, Passage, ScoredSentence
 from rag.store import Store, StoredSentence
 
 Mode = Literal["hybrid", "dense", "bm25"]
+log = logging.getLogger("rag.retrieval")
 
 
 @dataclass(frozen=True)
@@ -38,7 +41,13 @@ class Weights:
 
 
 class Retriever:
-    """Finds the passages for a query; keeps a BM25 index in step with the store."""
+    """Finds the passages for a query; keeps a BM25 index in step with the store.
+
+    When the store's generation changes, the new BM25 index is built in a background thread.
+    A request waits for it at most fresh_wait seconds, then uses the previous index (the
+    version checks below keep its answers consistent); only with no index at all does it wait
+    up to first_wait seconds.
+    """
 
     def __init__(
         self,
@@ -47,28 +56,67 @@ class Retriever:
         mode: Mode = "hybrid",
         weights: Weights | None = None,
         index_dir: Path | None = None,
+        fresh_wait: float = 1.0,
+        first_wait: float = 60.0,
     ) -> None:
         self.store = store
         self.index_dir = index_dir
         self.embedder = embedder
         self.mode = mode
         self.weights = weights or Weights()
+        self.fresh_wait = fresh_wait
+        self.first_wait = first_wait
         self._lexical: LexicalIndex | None = None
         self._generation: str | None = None
-        self._lock = threading.Lock()
+        self._wanted: str | None = None
+        self._builder: threading.Thread | None = None
+        self._build_error: Exception | None = None
+        self._changed = threading.Condition()
 
     def query(self, text: str) -> Query:
         """Embed a question once, for retrieval and answering alike."""
         return Query(text=text, embedding=embed_query(self.embedder, text))
 
     def lexical_index(self) -> LexicalIndex:
-        """The BM25 index of the store as it is now: kept in memory, on disk per store generation."""
+        """The BM25 index of the store: of its current generation once built, else the previous one."""
         generation = self.store.generation()
-        with self._lock:
-            if self._lexical is None or generation != self._generation:
-                self._lexical = self._load_or_build(generation)
-                self._generation = generation
+        with self._changed:
+            self._wanted = generation
+            if self._generation != generation:
+                if self._builder is None:
+                    self._build_error = None
+                    self._builder = threading.Thread(target=self._build, name="bm25-build", daemon=True)
+                    self._builder.start()
+                self._changed.wait_for(
+                    lambda: self._generation == generation or self._builder is None,
+                    timeout=self.fresh_wait if self._lexical is not None else self.first_wait,
+                )
+            if self._lexical is None:
+                if self._build_error is not None:
+                    raise self._build_error
+                raise StoreUnavailable("the search index is still being built; try again shortly")
             return self._lexical
+
+    def _build(self) -> None:
+        """Build indexes until one matches the generation last asked for (it may move meanwhile)."""
+        while True:
+            with self._changed:
+                target = self._wanted
+            try:
+                index = self._load_or_build(target or "")
+            except Exception as exc:
+                log.exception("building the BM25 index failed")
+                with self._changed:
+                    self._build_error, self._builder = exc, None
+                    self._changed.notify_all()
+                return
+            with self._changed:
+                self._lexical, self._generation = index, target
+                if self._wanted == target:
+                    self._builder = None
+                self._changed.notify_all()
+                if self._builder is None:
+                    return
 
     def _load_or_build(self, generation: str) -> LexicalIndex:
         if self.index_dir is None or not generation:
@@ -77,7 +125,11 @@ class Retriever:
         # so processes sharing a store never serve an index of another version.
         folder = self.index_dir / self.store.name / generation
         if folder.exists():
-            return LexicalIndex.load(folder)
+            try:
+                return LexicalIndex.load(folder)
+            except Exception as exc:  # truncated, garbage, or from another version of bm25s
+                log.warning("BM25 cache %s cannot be read (%s); rebuilding it from the store", folder, exc)
+                shutil.rmtree(folder, ignore_errors=True)
         index = LexicalIndex.build(self.store.all_chunks())
         folder.parent.mkdir(parents=True, exist_ok=True)
         index.save(folder)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from fastapi import APIRouter, Depends, Request, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
 
-from rag.corpus import delete_document, run_ingestion, save_upload
+from rag.corpus import delete_document, run_ingestion, upload_and_ingest
 from rag.ingestion import IngestReport
 from rag.models import DocumentRecord
 from server.deps import AssistantDep, require_admin
@@ -47,9 +47,16 @@ async def upload(file: UploadFile, assistant: AssistantDep, request: Request) ->
     """Saves the file into the corpus folder (file name only, never a path) and ingests the corpus."""
     settings = assistant.settings
     data = await file.read(settings.max_file_bytes + 1)
-    path = await run_in_threadpool(save_upload, settings, file.filename or "", data)
-    report = await counted(request, lambda: run_ingestion(settings, assistant.store, assistant.embedder))
-    return UploadResponse(saved=path.name, report=report)
+    saved: list[str] = []
+
+    def save_and_ingest() -> IngestReport:
+        name = file.filename or ""
+        path, report = upload_and_ingest(settings, assistant.store, assistant.embedder, name, data)
+        saved.append(path.name)
+        return report
+
+    report = await counted(request, save_and_ingest)
+    return UploadResponse(saved=saved[0], report=report)
 
 
 @router.post("/ingest", response_model=IngestReport, dependencies=admin, summary="Re-ingest the corpus")
