@@ -23,8 +23,10 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
-# A Word file's XML is a few times longer than its text; far more than this is a decompression bomb.
+# A Word file's XML is a few times longer than its text, plus styles and settings of a few hundred
+# KB; far more than this is a decompression bomb.
 _DOCX_XML_PER_CHAR = 10
+_DOCX_XML_BASE = 5_000_000
 
 
 @dataclass(frozen=True)
@@ -160,7 +162,7 @@ def read_docx(raw: bytes, budget: ReadBudget) -> ParsedFile:
             xml_bytes = sum(i.file_size for i in package.infolist() if i.filename.endswith(".xml"))
     except (zipfile.BadZipFile, ValueError, OSError) as exc:
         raise UnreadableDocument(f"corrupt Word file: {exc}") from exc
-    if xml_bytes > _DOCX_XML_PER_CHAR * budget.limits.max_chars:
+    if xml_bytes > _DOCX_XML_BASE + _DOCX_XML_PER_CHAR * budget.limits.max_chars:
         raise DocumentTooLarge(
             f"expands to {xml_bytes:,} bytes of XML, far more than {budget.limits.max_chars:,} "
             "characters of text can need (MAX_DOCUMENT_CHARS)"
