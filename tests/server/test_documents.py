@@ -123,7 +123,9 @@ def test_upload_of_a_decompression_bomb_is_a_422_with_the_reason(
         assert http.post("/ingest", headers=ADMIN).json()["added"] == ["owls.md"]
 
 
-def test_upload_refused_while_an_ingestion_runs_leaves_no_trace(client: TestClient, owls_corpus: Path) -> None:
+def test_upload_refused_while_an_ingestion_runs_leaves_no_trace(
+    client: TestClient, owls_corpus: Path
+) -> None:
     bees = b"Bees\n\nHoney bees communicate the direction of flowers with a waggle dance."
     with IngestionLock(client.app.state.assistant.settings.data_dir):
         response = client.post("/documents", headers=ADMIN, files={"file": ("bees.txt", bees)})
