@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Request, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
 
 from rag.corpus import delete_document, run_ingestion, upload_and_ingest
+from rag.errors import UnreadableDocument, UnsupportedFile
 from rag.ingestion import IngestReport
 from rag.models import DocumentRecord
 from server.deps import AssistantDep, require_admin
@@ -22,6 +23,8 @@ async def counted(request: Request, run: Callable[[], IngestReport]) -> IngestRe
     runs = request.app.state.metrics.ingestions
     try:
         report = await run_in_threadpool(run)
+    except (UnsupportedFile, UnreadableDocument):  # an upload refused before any ingestion ran
+        raise
     except Exception:
         runs.labels("error").inc()
         raise
