@@ -82,7 +82,7 @@ class Store:
         except StoreUnavailable:
             raise
         except Exception as exc:
-            raise StoreUnavailable(f"cannot open the Chroma collection {self.name!r}: {exc}") from exc
+            raise StoreUnavailable(f"cannot open the vector store (collection {self.name!r}): {exc}") from exc
         self._epoch = _EMBEDDED_EPOCH.get(self._embedded_path or "", 0)
 
     def reopen(self) -> None:
@@ -366,12 +366,9 @@ def open_store(settings: Settings) -> Store:
     if settings.chroma_host:
 
         def connect() -> Any:
-            try:
-                client = chromadb.HttpClient(
-                    host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings
-                )
-            except Exception as exc:
-                raise StoreUnavailable(f"cannot open the vector store: {exc}") from exc
+            client = chromadb.HttpClient(
+                host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings
+            )
             # Chroma's HTTP client waits forever; a frozen server must not hang every request.
             client._server._session.timeout = httpx.Timeout(settings.store_timeout)
             return client
@@ -379,15 +376,11 @@ def open_store(settings: Settings) -> Store:
         return Store(connect, settings.collection_name)
     settings.chroma_path.mkdir(parents=True, exist_ok=True)
     path = str(settings.chroma_path)
-
-    def connect_embedded() -> Any:
-        try:
-            return chromadb.PersistentClient(path=path, settings=chroma_settings)
-        except Exception as exc:
-            raise StoreUnavailable(f"cannot open the vector store: {exc}") from exc
-
-    store = Store(connect_embedded, settings.collection_name, embedded_path=path)
-    return store
+    return Store(
+        lambda: chromadb.PersistentClient(path=path, settings=chroma_settings),
+        settings.collection_name,
+        embedded_path=path,
+    )
 
 
 def _record_metadata(r: DocumentRecord) -> dict[str, Any]:
