@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import httpx
@@ -42,9 +43,26 @@ def test_ingest_in_a_second_process_is_picked_up_by_the_running_api_without_erro
 
         (corpus / "coffee.txt").write_text("Coffee\n\nEspresso is brewed at about 93 degrees.")
         (corpus / "tea.txt").write_text(TEA.replace("80", "75"))
-        second = run_ingest(env)
+        statuses: list[int] = []
+        done = threading.Event()
+
+        def ask_all_along() -> None:  # questions while the other process writes, and just after
+            while not done.is_set():
+                for query in ("espresso brewed", "green tea steeped"):
+                    statuses.append(
+                        httpx.post(f"{url}/search", json={"query": query, "top_k": 1}, timeout=30).status_code
+                    )
+
+        asker = threading.Thread(target=ask_all_along)
+        asker.start()
+        try:
+            second = run_ingest(env)
+        finally:
+            done.set()
+            asker.join()
         assert second.returncode == 0, second.stderr
         assert "1 added, 1 changed" in second.stdout
+        assert statuses and set(statuses) == {200}
 
         hits = httpx.post(f"{url}/search", json={"query": "espresso brewed", "top_k": 1}, timeout=30)
         assert hits.status_code == 200, hits.text
