@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from charset_normalizer import from_bytes
 
 from rag.errors import DocumentTooLarge, UnreadableDocument
+from rag.settings import Settings
 
 # Share of control characters above which "text" is really binary.
 _MAX_CONTROL_SHARE = 0.05
@@ -33,9 +34,9 @@ _DOCX_XML_BASE = 5_000_000
 class ReadLimits:
     """How far one file may expand when read, and how long reading it may take."""
 
-    max_chars: int = 20_000_000
-    max_pages: int = 5000
-    max_seconds: float = 120.0
+    max_chars: int = Settings.model_fields["max_document_chars"].default
+    max_pages: int = Settings.model_fields["max_document_pages"].default
+    max_seconds: float = Settings.model_fields["max_read_seconds"].default
 
 
 class ReadBudget:
@@ -73,7 +74,7 @@ def decode_text(raw: bytes) -> tuple[str, str | None]:
     for bom, encoding in _BOMS:
         if raw.startswith(bom):
             try:
-                return raw.decode(encoding), None
+                return _refuse_binary(raw.decode(encoding)), None
             except UnicodeDecodeError as exc:
                 raise UnreadableDocument(f"a {encoding} byte-order mark, but not {encoding} text") from exc
     if b"\x00" in raw:
@@ -88,11 +89,14 @@ def decode_text(raw: bytes) -> tuple[str, str | None]:
     # Short texts fit several code pages about equally well; among near-ties, prefer the
     # Western ones that most non-UTF-8 files in the wild use.
     best = min(matches, key=lambda m: (round(m.chaos, 1), m.encoding not in _WESTERN, -m.coherence))
-    text = str(best)
+    return _refuse_binary(str(best)), f"not valid UTF-8; decoded as {best.encoding}"
+
+
+def _refuse_binary(text: str) -> str:
     controls = sum(1 for ch in text if ord(ch) < 32 and ch not in "\t\n\r\f")
     if controls > _MAX_CONTROL_SHARE * max(1, len(text)):
         raise UnreadableDocument("binary content: too many control characters")
-    return text, f"not valid UTF-8; decoded as {best.encoding}"
+    return text
 
 
 def read_text(raw: bytes, budget: ReadBudget) -> ParsedFile:
