@@ -79,14 +79,9 @@ class Retriever:
 
     def lexical_index(self) -> LexicalIndex:
         """The BM25 index of the store: of its current generation once built, else the previous one."""
-        generation = self.store.generation()
+        generation = self.refresh()
         with self._changed:
-            self._wanted = generation
             if self._generation != generation:
-                if self._builder is None:
-                    self._build_error = None
-                    self._builder = threading.Thread(target=self._build, name="bm25-build", daemon=True)
-                    self._builder.start()
                 self._changed.wait_for(
                     lambda: self._generation == generation or self._builder is None,
                     timeout=self.fresh_wait if self._lexical is not None else self.first_wait,
@@ -96,6 +91,17 @@ class Retriever:
                     raise self._build_error
                 raise StoreUnavailable("the search index is still being built; try again shortly")
             return self._lexical
+
+    def refresh(self) -> str:
+        """Start building the index of the store's current generation, if not built; never waits."""
+        generation = self.store.generation()
+        with self._changed:
+            self._wanted = generation
+            if self._generation != generation and self._builder is None:
+                self._build_error = None
+                self._builder = threading.Thread(target=self._build, name="bm25-build", daemon=True)
+                self._builder.start()
+        return generation
 
     def _build(self) -> None:
         """Build indexes until one matches the generation last asked for (it may move meanwhile)."""

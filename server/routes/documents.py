@@ -29,6 +29,8 @@ async def counted(request: Request, run: Callable[[], IngestReport]) -> IngestRe
         runs.labels("error").inc()
         raise
     runs.labels("some_failed" if report.failed else "ok").inc()
+    # The next question should find the new BM25 index built, not start building it.
+    await run_in_threadpool(request.app.state.assistant.retriever.refresh)
     return report
 
 
@@ -42,6 +44,7 @@ async def list_documents(assistant: AssistantDep) -> list[DocumentRecord]:
 async def remove(source: str, assistant: AssistantDep) -> Response:
     """Deletes the document from the store and its file from the corpus folder."""
     await run_in_threadpool(delete_document, assistant.settings, assistant.store, source)
+    await run_in_threadpool(assistant.retriever.refresh)
     return Response(status_code=204)
 
 

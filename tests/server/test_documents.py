@@ -1,5 +1,6 @@
 """Document endpoints over HTTP: list, upload, delete, re-ingest, and the admin key."""
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -170,3 +171,16 @@ def test_ingest_while_another_runs_is_a_409(client: TestClient, tmp_path: Path) 
         response = client.post("/ingest", headers=ADMIN)
     assert response.status_code == 409
     assert "another ingestion is running" in response.json()["detail"]
+
+
+def test_after_an_ingestion_the_bm25_index_is_built_before_any_question(
+    client: TestClient, owls_corpus: Path
+) -> None:
+    (owls_corpus / "cats.txt").write_text("Cats\n\nCats sleep for about fifteen hours a day.")
+    assert client.post("/ingest", headers=ADMIN).json()["added"] == ["cats.txt"]
+    assistant = client.app.state.assistant
+    cache = assistant.settings.data_dir / "bm25" / assistant.store.name / assistant.store.generation()
+    deadline = time.monotonic() + 30
+    while not cache.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert cache.exists()
