@@ -25,7 +25,11 @@ EXIT_BUSY = 3
 
 
 def main(argv: list[str] | None = None) -> int:
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except RagError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     parser = argparse.ArgumentParser(
         prog="python -m ingest", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )

@@ -9,9 +9,10 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
-from rag.documents import SUPPORTED_SUFFIXES, read_document
+from rag.documents import SUPPORTED_SUFFIXES, file_name_problem, read_document
 from rag.errors import DocumentNotFound, FileTooLarge, UnsupportedFile
 from rag.ingestion import IngestionLock, IngestReport, ingest, remove_document
+from rag.readers import ReadLimits
 from rag.settings import Settings
 from rag.store import Store
 
@@ -27,17 +28,53 @@ def run_ingestion(
 ) -> IngestReport:
     """Ingest root (default: the corpus folder) while holding the store's ingestion lock."""
     with IngestionLock(settings.data_dir):
-        return ingest(
-            root or settings.corpus_dir,
-            store,
-            embedder,
-            settings.chunk_size,
-            settings.chunk_overlap,
-            max_file_bytes=settings.max_file_bytes,
-            full=full,
-            dry_run=dry_run,
-            on_progress=on_progress,
-        )
+        return _ingest_locked(settings, store, embedder, root, full, dry_run, on_progress)
+
+
+def _ingest_locked(
+    settings: Settings,
+    store: Store,
+    embedder: BaseEmbedding | Callable[[], BaseEmbedding],
+    root: Path | None = None,
+    full: bool = False,
+    dry_run: bool = False,
+    on_progress: Callable[[str], None] | None = None,
+) -> IngestReport:
+    return ingest(
+        root or settings.corpus_dir,
+        store,
+        embedder,
+        settings.chunk_size,
+        settings.chunk_overlap,
+        max_file_bytes=settings.max_file_bytes,
+        limits=read_limits(settings),
+        full=full,
+        dry_run=dry_run,
+        on_progress=on_progress,
+    )
+
+
+def upload_and_ingest(
+    settings: Settings,
+    store: Store,
+    embedder: BaseEmbedding | Callable[[], BaseEmbedding],
+    name: str,
+    data: bytes,
+) -> tuple[Path, IngestReport]:
+    """Save an upload into the corpus and ingest, both under the lock: a refused upload leaves no trace."""
+    safe_file_name(name)  # a bad name is refused before waiting on anything
+    with IngestionLock(settings.data_dir):
+        path = save_upload(settings, name, data)
+        return path, _ingest_locked(settings, store, embedder)
+
+
+def read_limits(settings: Settings) -> ReadLimits:
+    """How far one file may expand when read, from the settings."""
+    return ReadLimits(
+        max_chars=settings.max_document_chars,
+        max_pages=settings.max_document_pages,
+        max_seconds=settings.max_read_seconds,
+    )
 
 
 def safe_file_name(name: str) -> str:
@@ -45,6 +82,8 @@ def safe_file_name(name: str) -> str:
     bare = PureWindowsPath(PurePosixPath(name).name).name.strip()
     if not bare or bare in {".", ".."} or bare.startswith("."):
         raise UnsupportedFile(f"unusable file name {name!r}")
+    if problem := file_name_problem(bare):
+        raise UnsupportedFile(f"unusable file name {name[:80]!r}: {problem}")
     if Path(bare).suffix.lower() not in SUPPORTED_SUFFIXES:
         kinds = ", ".join(sorted(SUPPORTED_SUFFIXES))
         raise UnsupportedFile(f"unsupported file type {Path(bare).suffix or '(none)'}; supported: {kinds}")
@@ -67,7 +106,7 @@ def save_upload(settings: Settings, name: str, data: bytes) -> Path:
     try:
         with os.fdopen(fd, "wb") as out:
             out.write(data)
-        read_document(staging, corpus, settings.max_file_bytes)
+        read_document(staging, corpus, settings.max_file_bytes, read_limits(settings))
         os.replace(staging, target)
     finally:
         staging.unlink(missing_ok=True)
@@ -82,6 +121,7 @@ def delete_document(settings: Settings, store: Store, source: str) -> None:
         remove_document(store, source)
         store.bump_generation()
     corpus = settings.corpus_dir.resolve()
-    path = (corpus / source).resolve()
-    if path.is_relative_to(corpus) and path.is_file():
+    # The file named, never what it points to: a symlink is removed, its target stays.
+    path = corpus / source
+    if path.parent.resolve().is_relative_to(corpus) and (path.is_symlink() or path.is_file()):
         path.unlink()

@@ -10,10 +10,21 @@ from pathlib import Path
 
 from rag.errors import CorpusNotFound, EmptyCorpus, FileTooLarge, UnreadableDocument
 from rag.models import Document
-from rag.readers import READERS
+from rag.readers import READERS, ReadBudget, ReadLimits
 
 SUPPORTED_SUFFIXES = frozenset(READERS)
 _MAX_TITLE_CHARS = 120
+_MAX_NAME_BYTES = 255  # the usual file system limit for one path component
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def file_name_problem(name: str) -> str | None:
+    """Why a file name cannot be stored and later named in a URL (control characters, too long), if so."""
+    if _CONTROL.search(name):
+        return "it contains control characters (NUL, newline, ...)"
+    if len(name.encode("utf-8", "surrogateescape")) > _MAX_NAME_BYTES:
+        return f"it is over {_MAX_NAME_BYTES} bytes long"
+    return None
 
 
 @dataclass
@@ -38,6 +49,8 @@ def scan(root: Path) -> Scan:
         name = path.relative_to(root).as_posix() if not root.is_file() else path.name
         if path.is_symlink() and not path.resolve().is_relative_to(base):
             found.refused[name] = "symlink pointing outside the corpus"
+        elif problem := file_name_problem(path.name):
+            found.refused[name] = f"unusable file name: {problem}"
         elif not path.is_file():
             continue
         elif path.suffix.lower() not in SUPPORTED_SUFFIXES:
@@ -60,15 +73,20 @@ def file_hash(raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest()
 
 
-def read_document(path: Path, root: Path, max_bytes: int) -> Document:
-    """Read and parse one file; UnreadableDocument says why when it cannot be used."""
+def read_document(path: Path, root: Path, max_bytes: int, limits: ReadLimits | None = None) -> Document:
+    """Read and parse one file within the limits; UnreadableDocument says why when it cannot be used."""
     size = path.stat().st_size
     if size > max_bytes:
         raise FileTooLarge(f"file is {size:,} bytes; the limit is {max_bytes:,} (MAX_FILE_BYTES)")
     raw = path.read_bytes()
     if not raw.strip():
         raise UnreadableDocument("empty file")
-    parsed = READERS[path.suffix.lower()](raw)
+    try:
+        parsed = READERS[path.suffix.lower()](raw, ReadBudget(limits or ReadLimits()))
+    except UnreadableDocument:
+        raise
+    except Exception as exc:  # a parser's own failure on one file must never stop a whole run
+        raise UnreadableDocument(f"cannot read this file: {type(exc).__name__}: {exc}") from exc
     if not parsed.text.strip():
         raise UnreadableDocument("no text could be extracted")
     return Document(

@@ -45,5 +45,9 @@ class FileTooLarge(UnreadableDocument):
     """A file over the configured size limit."""
 
 
+class DocumentTooLarge(UnreadableDocument):
+    """A file that expands past a limit when read: too much text, too many pages, or too slow."""
+
+
 class ConfigurationError(RagError):
     """The settings name something that cannot work, e.g. an LLM backend without a model."""

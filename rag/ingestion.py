@@ -23,6 +23,7 @@ from rag.documents import file_hash, read_document, scan, source_name
 from rag.embedding import embed_texts
 from rag.errors import IngestionBusy, UnreadableDocument
 from rag.models import Chunk, Document, DocumentRecord
+from rag.readers import ReadLimits
 from rag.store import Store
 
 # Documents embedded and written together; each is still published by its own registry record.
@@ -67,9 +68,15 @@ class Plan:
 
 
 def plan(root: Path, store: Store, full: bool = False) -> Plan:
-    """Compare the folder with the store by content hash; with full, every file is rewritten."""
+    """Compare the folder with the store by content hash; with full, every file is rewritten.
+
+    A registered document whose chunks are not all in the store (a lost collection, a damaged
+    store) is rewritten too: the registry alone must never make it look unchanged.
+    """
     found = scan(root)
-    stored = {source: d.content_hash for source, d in store.documents().items()}
+    records = store.documents()
+    stored = {source: d.content_hash for source, d in records.items()}
+    held = store.chunk_counts()
     result = Plan()
     result.report.skipped = dict(found.skipped)
     result.report.failed = dict(found.refused)
@@ -82,9 +89,11 @@ def plan(root: Path, store: Store, full: bool = False) -> Plan:
         except OSError as exc:
             result.report.failed[source] = f"cannot read: {exc}"
             continue
-        if same and not full:
+        if same and not full and held.get((source, stored[source]), 0) == records[source].chunks:
             result.report.unchanged.append(source)
         else:
+            if same and not full:
+                result.report.notes[source] = "re-embedded: its chunks were missing from the store"
             result.write.append((path, source in stored))
     result.report.removed = sorted(set(stored) - seen)
     return result
@@ -97,6 +106,7 @@ def ingest(
     chunk_size: int,
     chunk_overlap: int,
     max_file_bytes: int = 50_000_000,
+    limits: ReadLimits | None = None,
     full: bool = False,
     dry_run: bool = False,
     on_progress: Callable[[str], None] | None = None,
@@ -106,6 +116,7 @@ def ingest(
     The embedder may be given as a loader, so a run with nothing to embed never loads the model.
     """
     started = time.perf_counter()
+    store.generation()  # reloads the store if another process wrote it, before this run writes
     todo = plan(root, store, full)
     report = todo.report
     if dry_run:
@@ -123,7 +134,7 @@ def ingest(
         for path, replaces in todo.write[lo : lo + _BATCH_DOCUMENTS]:
             source = source_name(path, root)
             try:
-                document = read_document(path, root, max_file_bytes)
+                document = read_document(path, root, max_file_bytes, limits)
             except (UnreadableDocument, OSError) as exc:
                 report.failed[source] = str(exc)
                 continue

@@ -72,10 +72,12 @@ class LexicalIndex:
 
     @classmethod
     def load(cls, folder: Path) -> LexicalIndex:
-        """Read an index written by save()."""
+        """Read an index written by save(); ValueError when the files do not make one index."""
         meta = json.loads((folder / "chunks.json").read_text())
         ids = meta["chunk_ids"]
         bm25 = bm25s.BM25.load(str(folder), show_progress=False) if ids else bm25s.BM25()
+        if ids and bm25.scores.get("num_docs") != len(ids):
+            raise ValueError(f"the index holds {bm25.scores.get('num_docs')} chunks, the list {len(ids)}")
         return cls(ids, Counter(meta["document_frequency"]), bm25)
 
     def search(self, query: str, n: int) -> list[tuple[str, float]]:

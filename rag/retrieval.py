@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import shutil
 import threading
@@ -13,11 +14,13 @@ import numpy as np
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
 from rag.embedding import embed_query
+from rag.errors import StoreUnavailable
 from rag.lexical import LexicalIndex, terms
 from rag.models import Chunk, Passage, ScoredSentence
 from rag.store import Store
 
 Mode = Literal["hybrid", "dense", "bm25"]
+log = logging.getLogger("rag.retrieval")
 
 
 @dataclass(frozen=True)
@@ -50,7 +53,13 @@ class Weights:
 
 
 class Retriever:
-    """Finds the passages for a query; keeps a BM25 index in step with the store."""
+    """Finds the passages for a query; keeps a BM25 index in step with the store.
+
+    When the store's generation changes, the new BM25 index is built in a background thread.
+    A request waits for it at most fresh_wait seconds, then uses the previous index (the
+    version checks below keep its answers consistent); only with no index at all does it wait
+    up to first_wait seconds.
+    """
 
     def __init__(
         self,
@@ -59,38 +68,83 @@ class Retriever:
         mode: Mode = "hybrid",
         weights: Weights | None = None,
         index_dir: Path | None = None,
+        fresh_wait: float = 1.0,
+        first_wait: float = 60.0,
     ) -> None:
         self.store = store
         self.index_dir = index_dir
         self.embedder = embedder
         self.mode = mode
         self.weights = weights or Weights()
+        self.fresh_wait = fresh_wait
+        self.first_wait = first_wait
         self._lexical: LexicalIndex | None = None
         self._titles: TitleIndex | None = None
         self._generation: str | None = None
-        self._lock = threading.Lock()
+        self._wanted: str | None = None
+        self._builder: threading.Thread | None = None
+        self._build_error: Exception | None = None
+        self._changed = threading.Condition()
 
     def query(self, text: str, intent: str = "", said: frozenset[str] = frozenset()) -> Query:
         """Embed a question once, for retrieval and answering alike."""
         return Query(text=text, embedding=embed_query(self.embedder, text), intent=intent, said=said)
 
     def lexical_index(self) -> LexicalIndex:
-        """The BM25 index of the store as it is now: kept in memory, on disk per store generation."""
-        generation = self.store.generation()
-        with self._lock:
-            if self._lexical is None or generation != self._generation:
-                self._lexical = self._load_or_build(generation)
-                self._titles = None
-                self._generation = generation
+        """The BM25 index of the store: of its current generation once built, else the previous one."""
+        generation = self.refresh()
+        with self._changed:
+            if self._generation != generation:
+                self._changed.wait_for(
+                    lambda: self._generation == generation or self._builder is None,
+                    timeout=self.fresh_wait if self._lexical is not None else self.first_wait,
+                )
+            if self._lexical is None:
+                if self._build_error is not None:
+                    raise self._build_error
+                raise StoreUnavailable("the search index is still being built; try again shortly")
             return self._lexical
 
+    def refresh(self) -> str:
+        """Start building the index of the store's current generation, if not built; never waits."""
+        generation = self.store.generation()
+        with self._changed:
+            self._wanted = generation
+            if self._generation != generation and self._builder is None:
+                self._build_error = None
+                self._builder = threading.Thread(target=self._build, name="bm25-build", daemon=True)
+                self._builder.start()
+        return generation
+
+    def _build(self) -> None:
+        """Build indexes until one matches the generation last asked for (it may move meanwhile)."""
+        while True:
+            with self._changed:
+                target = self._wanted
+            try:
+                index = self._load_or_build(target or "")
+            except Exception as exc:
+                log.exception("building the BM25 index failed")
+                with self._changed:
+                    self._build_error, self._builder = exc, None
+                    self._changed.notify_all()
+                return
+            with self._changed:
+                self._lexical, self._generation = index, target
+                if self._wanted == target:
+                    self._builder = None
+                self._changed.notify_all()
+                if self._builder is None:
+                    return
+
     def title_index(self) -> TitleIndex:
-        """The documents' titles, to find where a passage names another document."""
-        self.lexical_index()
-        with self._lock:
-            if self._titles is None:
-                self._titles = TitleIndex.build({s: d.title for s, d in self.store.documents().items()})
-            return self._titles
+        """The documents' titles, to find where a passage names another document; per generation."""
+        generation = self.store.generation()
+        titles = self._titles
+        if titles is None or titles.generation != generation:
+            sources = {s: d.title for s, d in self.store.documents().items()}
+            titles = self._titles = TitleIndex.build(sources, generation)
+        return titles
 
     def _load_or_build(self, generation: str) -> LexicalIndex:
         if self.index_dir is None or not generation:
@@ -99,7 +153,11 @@ class Retriever:
         # so processes sharing a store never serve an index of another version.
         folder = self.index_dir / self.store.name / generation
         if folder.exists():
-            return LexicalIndex.load(folder)
+            try:
+                return LexicalIndex.load(folder)
+            except Exception as exc:  # truncated, garbage, or from another version of bm25s
+                log.warning("BM25 cache %s cannot be read (%s); rebuilding it from the store", folder, exc)
+                shutil.rmtree(folder, ignore_errors=True)
         index = LexicalIndex.build(self.store.all_chunks())
         folder.parent.mkdir(parents=True, exist_ok=True)
         index.save(folder)
@@ -223,9 +281,10 @@ class TitleIndex:
 
     sources: dict[str, str]  # title as written in text → source
     pattern: re.Pattern[str] | None
+    generation: str = ""
 
     @classmethod
-    def build(cls, titles: dict[str, str]) -> TitleIndex:
+    def build(cls, titles: dict[str, str], generation: str = "") -> TitleIndex:
         """From source → title; a title's bracketed qualifier is dropped ("Lilu (mythology)" → "Lilu")."""
         sources: dict[str, str] = {}
         for source, title in titles.items():
@@ -234,9 +293,9 @@ class TitleIndex:
             if len(name) >= 4 and len(terms(name)) and name[0].isupper():
                 sources.setdefault(name, source)
         if not sources:
-            return cls({}, None)
+            return cls({}, None, generation)
         alternatives = "|".join(re.escape(n) for n in sorted(sources, key=len, reverse=True))
-        return cls(sources, re.compile(rf"\b(?:{alternatives})\b"))
+        return cls(sources, re.compile(rf"\b(?:{alternatives})\b"), generation)
 
     def named_in(self, text: str, exclude: set[str]) -> list[str]:
         """Sources of the documents the text names, in order of first mention."""

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from rag.errors import ConfigurationError
+
 DEFAULT_EMBED_MODEL = "bundled:all-MiniLM-L6-v2"
+_COLLECTION_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9._-]{1,510}[a-zA-Z0-9]")
 
 
 class Settings(BaseSettings):
@@ -22,7 +26,10 @@ class Settings(BaseSettings):
 
     corpus_dir: Path = Field(Path("corpus"), description="Folder of documents to ingest.")
     data_dir: Path = Field(Path(".data"), description="Where the embedded Chroma and indexes live.")
-    collection_name: str = Field("documents", min_length=3, description="Chroma collection name.")
+    collection_name: str = Field(
+        "documents",
+        description="Chroma collection name: 3-512 of a-z A-Z 0-9 . _ -, starting and ending alphanumeric.",
+    )
     chroma_host: str | None = Field(None, description="Chroma server host; unset = embedded store.")
     chroma_port: int = Field(8001, description="Chroma server port (not 8000: that is the API's).")
     embed_model: str = Field(
@@ -40,6 +47,16 @@ class Settings(BaseSettings):
     answer_sentences: int = Field(3, ge=1, le=5, description="Most sentences in an answer.")
     max_question_chars: int = Field(1000, ge=10, description="Longest accepted question.")
     max_file_bytes: int = Field(50_000_000, gt=0, description="Larger files are refused at ingestion.")
+    max_document_chars: int = Field(
+        20_000_000, gt=0, description="A file whose text is longer is refused (decompression bombs)."
+    )
+    max_document_pages: int = Field(5000, gt=0, description="A PDF with more pages is refused.")
+    max_read_seconds: float = Field(
+        120.0, gt=0, description="A file that takes longer to read (parse to text) is refused."
+    )
+    store_timeout: float = Field(
+        15.0, gt=0, description="Seconds a Chroma server call may take before the store counts as down."
+    )
     admin_api_key: SecretStr | None = Field(
         None, description="When set, write endpoints (upload, delete, ingest) require this key."
     )
@@ -71,6 +88,17 @@ class Settings(BaseSettings):
     )
     api_url: str = Field("http://127.0.0.1:8000", description="Where the UI finds the API.")
 
+    @field_validator("collection_name")
+    @classmethod
+    def _chroma_collection_name(cls, name: str) -> str:
+        # Chroma's own rule, checked here so a bad name fails at start with a clear message.
+        if not _COLLECTION_NAME.fullmatch(name):
+            raise ValueError(
+                f"{name!r} is not a Chroma collection name: use 3-512 letters, digits, '.', '_' or '-', "
+                "starting and ending with a letter or digit"
+            )
+        return name
+
     @property
     def api_key_list(self) -> list[str]:
         return [k.strip() for k in (self.api_keys or "").split(",") if k.strip()]
@@ -86,5 +114,11 @@ class Settings(BaseSettings):
 
 @lru_cache
 def get_settings() -> Settings:
-    """The process-wide settings, read once."""
-    return Settings()
+    """The process-wide settings, read once; ConfigurationError names every bad one."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in e['loc']).upper()}: {e['msg']}" for e in exc.errors()
+        )
+        raise ConfigurationError(f"invalid settings: {problems}") from None

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import numpy as np
 
 from rag.chunking import Sentence
@@ -19,9 +22,18 @@ from rag.settings import Settings
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 import chromadb
+from chromadb.api.shared_system_client import SharedSystemClient
 from chromadb.config import Settings as ChromaSettings
+from chromadb.errors import InternalError
 
 _BATCH = 1000
+log = logging.getLogger("rag.store")
+
+# Per embedded folder, for the whole process: the generation its loaded index reflects, and how
+# many times it was reloaded (so every Store of that folder follows a reload).
+_EMBEDDED_LOCK = threading.Lock()
+_EMBEDDED_SEEN: dict[str, str] = {}
+_EMBEDDED_EPOCH: dict[str, int] = {}
 
 
 @dataclass(frozen=True)
@@ -36,35 +48,75 @@ class StoredSentence:
 class Store:
     """Chunks and sentences in two Chroma collections; embeddings are always passed in, never computed."""
 
-    def __init__(self, client: Any, collection_name: str) -> None:
-        self.client = client
+    def __init__(
+        self, connect: Callable[[], Any], collection_name: str, embedded_path: str | None = None
+    ) -> None:
         self.name = collection_name
+        self._connect = connect
+        # Embedded Chroma keeps its vector index in this process's memory: when another process
+        # (`python -m ingest`) writes the same folder, the index must be reloaded from disk.
+        self._embedded_path = embedded_path
+        self._open()
+        if embedded_path is not None:
+            with _EMBEDDED_LOCK:
+                if embedded_path not in _EMBEDDED_SEEN:
+                    _EMBEDDED_SEEN[embedded_path] = self._read_generation()
+
+    def _open(self) -> None:
         try:
-            self.chunks = client.get_or_create_collection(
-                collection_name,
+            self.client = self._connect()
+            self.chunks = self.client.get_or_create_collection(
+                self.name,
                 configuration={"hnsw": {"space": "cosine"}},
                 embedding_function=None,
             )
-            self.sentences = client.get_or_create_collection(
-                f"{collection_name}-sentences",
+            self.sentences = self.client.get_or_create_collection(
+                f"{self.name}-sentences",
                 configuration={"hnsw": {"space": "cosine"}},
                 embedding_function=None,
             )
             # One record per document naming the version readers see; switching it is one write.
-            self.registry = client.get_or_create_collection(
-                f"{collection_name}-documents", embedding_function=None
+            self.registry = self.client.get_or_create_collection(
+                f"{self.name}-documents", embedding_function=None
             )
+        except StoreUnavailable:
+            raise
         except Exception as exc:
-            raise StoreUnavailable(f"cannot open the Chroma collection {collection_name!r}: {exc}") from exc
+            raise StoreUnavailable(f"cannot open the vector store (collection {self.name!r}): {exc}") from exc
+        self._epoch = _EMBEDDED_EPOCH.get(self._embedded_path or "", 0)
+
+    def reopen(self) -> None:
+        """Reload an embedded store from disk, picking up what other processes wrote; no-op for a server."""
+        path = self._embedded_path
+        if path is None:
+            return
+        with _EMBEDDED_LOCK:
+            if self._epoch == _EMBEDDED_EPOCH.get(path, 0):  # else another Store just reloaded it
+                # Chroma shares one client per folder within a process; drop it (without stopping
+                # it: a reader may still be using it) so the next client reads the folder afresh.
+                SharedSystemClient._identifier_to_system.pop(path, None)
+                SharedSystemClient._identifier_to_refcount.pop(path, None)
+                _EMBEDDED_EPOCH[path] = _EMBEDDED_EPOCH.get(path, 0) + 1
+                log.info("reloading the embedded store %s: another process wrote it", path)
+            self._open()
 
     # -- reading ---------------------------------------------------------
 
     def count(self) -> int:
         """Chunks in the store."""
-        return self._call(self.chunks.count)
+        return self._call(lambda: self.chunks.count())
 
     def generation(self) -> str:
-        """A token that changes whenever the stored chunks change."""
+        """A token that changes whenever the stored chunks change; an embedded store is reloaded
+        when another process changed them."""
+        generation = self._read_generation()
+        path = self._embedded_path
+        if path is not None and generation != _EMBEDDED_SEEN.get(path):
+            self.reopen()
+            _EMBEDDED_SEEN[path] = generation
+        return generation
+
+    def _read_generation(self) -> str:
         meta = self._call(lambda: self.client.get_collection(self.name).metadata) or {}
         return str(meta.get("generation", ""))
 
@@ -93,6 +145,14 @@ class Store:
             if m and current.get(m["source"]) == m["content_hash"]
         ]
         return sorted(chunks, key=lambda c: (c.source, c.index))
+
+    def chunk_counts(self) -> dict[tuple[str, str], int]:
+        """How many chunks the store holds of each (source, content hash)."""
+        counts: dict[tuple[str, str], int] = {}
+        for m in self._all(include=["metadatas"])["metadatas"]:
+            key = (m["source"], m["content_hash"])
+            counts[key] = counts.get(key, 0) + 1
+        return counts
 
     def get_chunks(self, ids: Sequence[str]) -> dict[str, tuple[Chunk, np.ndarray]]:
         """Chunks by id, with their embeddings."""
@@ -262,7 +322,10 @@ class Store:
 
     def bump_generation(self) -> None:
         """Tell readers that the chunks changed."""
-        self._call(lambda: self.chunks.modify(metadata={"generation": uuid.uuid4().hex}))
+        generation = uuid.uuid4().hex
+        self._call(lambda: self.chunks.modify(metadata={"generation": generation}))
+        if self._embedded_path is not None:  # this process's own write: nothing to reload
+            _EMBEDDED_SEEN[self._embedded_path] = generation
 
     # -- helpers ---------------------------------------------------------
 
@@ -279,34 +342,60 @@ class Store:
                     out[key] += r[key]
         return out
 
-    @staticmethod
-    def _call(fn: Any) -> Any:
+    def _call(self, fn: Callable[[], Any]) -> Any:
+        if self._embedded_path is not None and self._epoch != _EMBEDDED_EPOCH.get(self._embedded_path, 0):
+            self._open()  # another Store of this process reloaded the folder: follow it
         try:
-            return fn()
-        except StoreUnavailable:
-            raise
-        except (ConnectionError, OSError) as exc:
+            return _unavailable_on_failure(fn)
+        except InternalError as exc:
+            if self._embedded_path is None:
+                raise StoreUnavailable(f"the vector store failed: {exc}") from exc
+            # Typically "Error finding id": another process wrote the folder since this one loaded it.
+            log.warning("embedded store out of step (%s); reopening and retrying once", exc)
+            self.reopen()
+            try:
+                return _unavailable_on_failure(fn)
+            except InternalError as again:
+                raise StoreUnavailable(f"the vector store failed: {again}") from again
+
+
+def _unavailable_on_failure(fn: Callable[[], Any]) -> Any:
+    """Run a store call; an unreachable, frozen or timed-out store becomes StoreUnavailable."""
+    try:
+        return fn()
+    except StoreUnavailable:
+        raise
+    except (ConnectionError, OSError, httpx.TransportError) as exc:
+        raise StoreUnavailable(f"the vector store is unreachable: {exc or type(exc).__name__}") from exc
+    except InternalError:
+        raise
+    except Exception as exc:
+        if "connect" in str(exc).lower():
             raise StoreUnavailable(f"the vector store is unreachable: {exc}") from exc
-        except Exception as exc:
-            if "connect" in str(exc).lower():
-                raise StoreUnavailable(f"the vector store is unreachable: {exc}") from exc
-            raise
+        raise
 
 
 def open_store(settings: Settings) -> Store:
     """The store named by the settings: a Chroma server when CHROMA_HOST is set, else on disk."""
     chroma_settings = ChromaSettings(anonymized_telemetry=False)
-    try:
-        if settings.chroma_host:
+    if settings.chroma_host:
+
+        def connect() -> Any:
             client = chromadb.HttpClient(
                 host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings
             )
-        else:
-            settings.chroma_path.mkdir(parents=True, exist_ok=True)
-            client = chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
-    except Exception as exc:
-        raise StoreUnavailable(f"cannot open the vector store: {exc}") from exc
-    return Store(client, settings.collection_name)
+            # Chroma's HTTP client waits forever; a frozen server must not hang every request.
+            client._server._session.timeout = httpx.Timeout(settings.store_timeout)
+            return client
+
+        return Store(connect, settings.collection_name)
+    settings.chroma_path.mkdir(parents=True, exist_ok=True)
+    path = str(settings.chroma_path)
+    return Store(
+        lambda: chromadb.PersistentClient(path=path, settings=chroma_settings),
+        settings.collection_name,
+        embedded_path=path,
+    )
 
 
 def _record_metadata(r: DocumentRecord) -> dict[str, Any]:

@@ -6,6 +6,7 @@ import argparse
 
 import uvicorn
 
+from rag.errors import ConfigurationError
 from rag.settings import get_settings
 from server.app import create_app
 from server.observability import configure_logging
@@ -18,7 +19,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=1, help="worker processes (each loads the model)")
     args = parser.parse_args(argv)
     configure_logging()
-    if args.workers > 1 and not get_settings().chroma_host:
+    try:
+        settings = get_settings()
+    except ConfigurationError as exc:
+        parser.exit(2, f"error: {exc}\n")
+    if args.workers > 1 and not settings.chroma_host:
         # Embedded Chroma keeps its index in each process's memory; only a Chroma server is shared.
         parser.error("--workers above 1 needs a Chroma server: set CHROMA_HOST (see README, Operations)")
     if args.workers > 1:

@@ -7,7 +7,8 @@ from collections.abc import Callable
 from fastapi import APIRouter, Depends, Request, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
 
-from rag.corpus import delete_document, run_ingestion, save_upload
+from rag.corpus import delete_document, run_ingestion, upload_and_ingest
+from rag.errors import UnreadableDocument, UnsupportedFile
 from rag.ingestion import IngestReport
 from rag.models import DocumentRecord
 from server.deps import AssistantDep, require_admin
@@ -22,10 +23,14 @@ async def counted(request: Request, run: Callable[[], IngestReport]) -> IngestRe
     runs = request.app.state.metrics.ingestions
     try:
         report = await run_in_threadpool(run)
+    except (UnsupportedFile, UnreadableDocument):  # an upload refused before any ingestion ran
+        raise
     except Exception:
         runs.labels("error").inc()
         raise
     runs.labels("some_failed" if report.failed else "ok").inc()
+    # The next question should find the new BM25 index built, not start building it.
+    await run_in_threadpool(request.app.state.assistant.retriever.refresh)
     return report
 
 
@@ -39,6 +44,7 @@ async def list_documents(assistant: AssistantDep) -> list[DocumentRecord]:
 async def remove(source: str, assistant: AssistantDep) -> Response:
     """Deletes the document from the store and its file from the corpus folder."""
     await run_in_threadpool(delete_document, assistant.settings, assistant.store, source)
+    await run_in_threadpool(assistant.retriever.refresh)
     return Response(status_code=204)
 
 
@@ -47,9 +53,16 @@ async def upload(file: UploadFile, assistant: AssistantDep, request: Request) ->
     """Saves the file into the corpus folder (file name only, never a path) and ingests the corpus."""
     settings = assistant.settings
     data = await file.read(settings.max_file_bytes + 1)
-    path = await run_in_threadpool(save_upload, settings, file.filename or "", data)
-    report = await counted(request, lambda: run_ingestion(settings, assistant.store, assistant.embedder))
-    return UploadResponse(saved=path.name, report=report)
+    saved: list[str] = []
+
+    def save_and_ingest() -> IngestReport:
+        name = file.filename or ""
+        path, report = upload_and_ingest(settings, assistant.store, assistant.embedder, name, data)
+        saved.append(path.name)
+        return report
+
+    report = await counted(request, save_and_ingest)
+    return UploadResponse(saved=saved[0], report=report)
 
 
 @router.post("/ingest", response_model=IngestReport, dependencies=admin, summary="Re-ingest the corpus")

@@ -109,3 +109,15 @@ def test_second_ingestion_at_once_is_refused_with_exit_status_3(tmp_path: Path) 
         result = run_ingest(tmp_path, str(corpus))
     assert result.returncode == 3
     assert "another ingestion is running" in result.stderr
+
+
+def test_a_bad_collection_name_is_a_clear_error_with_exit_status_2(tmp_path: Path) -> None:
+    corpus = tmp_path / "docs"
+    corpus.mkdir()
+    (corpus / "a.md").write_text("# Alpha\n\nAlpha is the first letter.")
+    env = {**os.environ, "DATA_DIR": str(tmp_path / "data"), "COLLECTION_NAME": "ab"}
+    result = subprocess.run(
+        [sys.executable, "-m", "ingest", str(corpus)], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 2
+    assert "error: invalid settings: COLLECTION_NAME" in result.stderr and "Traceback" not in result.stderr

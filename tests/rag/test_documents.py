@@ -56,3 +56,11 @@ def test_text_that_is_not_utf8_is_decoded_by_detection_and_says_so(tmp_path: Pat
     document = read_document(path, tmp_path, max_bytes=10_000)
     assert "café" in document.text and "crème brûlée" in document.text
     assert document.note and "not valid UTF-8" in document.note
+
+
+def test_a_corpus_file_whose_name_holds_a_control_character_is_refused_not_stored(tmp_path: Path) -> None:
+    (tmp_path / "good.txt").write_text("Good\n\nA fine name.")
+    (tmp_path / "two\nlines.txt").write_text("Bad\n\nA name no URL can delete.")
+    found = scan(tmp_path)
+    assert [p.name for p in found.files] == ["good.txt"]
+    assert "control characters" in found.refused["two\nlines.txt"]

@@ -1,13 +1,16 @@
 from pathlib import Path
 
 import pytest
+from llama_index.core.base.embeddings.base import BaseEmbedding
 
-from rag.assistant import Assistant
+from rag.assistant import Assistant, build_assistant
 from rag.corpus import run_ingestion
 from rag.errors import IngestionBusy
 from rag.ingestion import IngestionLock, stage_documents
 from rag.models import Document
+from rag.settings import Settings
 from tests.conftest import ingest_into
+from tests.hostile_files import inflating_pdf, many_page_pdf
 
 
 def write(folder: Path, name: str, text: str) -> Path:
@@ -132,3 +135,60 @@ def test_second_ingestion_is_refused_while_one_runs(assistant: Assistant, tmp_pa
     assert run_ingestion(assistant.settings, assistant.store, assistant.embedder, corpus).added == [
         "paris.txt"
     ]
+
+
+def test_a_pdf_that_breaks_its_reader_fails_alone_and_the_run_goes_on(
+    assistant: Assistant, tmp_path: Path
+) -> None:
+    corpus = tmp_path / "docs"
+    write(corpus, "paris.txt", PARIS)
+    (corpus / "bomb.pdf").write_bytes(inflating_pdf())
+    report = run_ingestion(assistant.settings, assistant.store, assistant.embedder, corpus)
+    assert report.added == ["paris.txt"]
+    assert "PDF stream too large" in report.failed["bomb.pdf"]
+    write(corpus, "rome.txt", ROME)  # later runs still add, change and remove
+    (corpus / "paris.txt").unlink()
+    report = run_ingestion(assistant.settings, assistant.store, assistant.embedder, corpus)
+    assert report.added == ["rome.txt"] and report.removed == ["paris.txt"] and "bomb.pdf" in report.failed
+
+
+def test_read_limits_from_the_settings_refuse_a_file_and_keep_the_rest(
+    assistant: Assistant, tmp_path: Path
+) -> None:
+    corpus = tmp_path / "docs"
+    write(corpus, "paris.txt", PARIS)
+    (corpus / "pages.pdf").write_bytes(many_page_pdf(11))
+    settings = assistant.settings.model_copy(update={"max_document_pages": 10})
+    report = run_ingestion(settings, assistant.store, assistant.embedder, corpus)
+    assert report.added == ["paris.txt"]
+    assert report.failed["pages.pdf"] == "11 pages; the limit is 10 (MAX_DOCUMENT_PAGES)"
+
+
+def test_chunks_missing_for_a_registered_document_are_re_embedded(
+    assistant: Assistant, tmp_path: Path
+) -> None:
+    corpus = tmp_path / "docs"
+    write(corpus, "paris.txt", PARIS)
+    write(corpus, "rome.txt", ROME)
+    ingest_into(assistant, corpus)
+    rome_chunks = [c.id for c in assistant.store.all_chunks() if c.source == "rome.txt"]
+    assistant.store.delete_chunks(rome_chunks)  # the registry still lists rome.txt
+    report = ingest_into(assistant, corpus)
+    assert report.unchanged == ["paris.txt"] and report.changed == ["rome.txt"]
+    assert "missing from the store" in report.notes["rome.txt"]
+    assert "753 BC" in assistant.ask("When was Rome founded?").answer
+
+
+def test_a_lost_chunk_collection_is_rebuilt_by_the_next_incremental_run(
+    settings: Settings, embedder: BaseEmbedding, tmp_path: Path
+) -> None:
+    corpus = tmp_path / "docs"
+    write(corpus, "paris.txt", PARIS)
+    assistant = build_assistant(settings, embedder)
+    ingest_into(assistant, corpus)
+    assistant.store.client.delete_collection(assistant.store.name)
+    reopened = build_assistant(settings, embedder)  # e.g. the next process
+    assert reopened.store.count() == 0 and list(reopened.store.documents()) == ["paris.txt"]
+    report = ingest_into(reopened, corpus)
+    assert report.changed == ["paris.txt"] and report.unchanged == []
+    assert "capital of France" in reopened.ask("What is the capital of France?").answer

@@ -1,6 +1,8 @@
 """Every format and every kind of bad input, with real files on disk."""
 
+import codecs
 import io
+import time
 from pathlib import Path
 
 import docx
@@ -10,8 +12,10 @@ from pypdf import PdfReader, PdfWriter
 
 from rag.assistant import Assistant
 from rag.documents import read_document
-from rag.errors import UnreadableDocument
+from rag.errors import DocumentTooLarge, UnreadableDocument
+from rag.readers import ReadLimits
 from tests.conftest import ingest_into
+from tests.hostile_files import expanding_docx, inflating_pdf, many_page_pdf, paragraph
 
 LIMIT = 1_000_000
 
@@ -137,3 +141,62 @@ def test_a_run_with_every_kind_of_bad_file_reports_each_and_keeps_the_store(
     assert sorted(report.added) == ["latin.txt", "new.txt"] and report.unchanged == ["good.md"]
     assert "Danube" in assistant.ask("How many countries does the Danube flow through?").answer
     assert all("Private data" not in c.text for c in assistant.store.all_chunks())
+
+
+def test_pdf_stream_inflating_past_pypdfs_limit_is_refused_with_a_reason(tmp_path: Path) -> None:
+    path = tmp_path / "bomb.pdf"
+    path.write_bytes(inflating_pdf())
+    assert path.stat().st_size < 100_000
+    with pytest.raises(UnreadableDocument, match="PDF stream too large"):
+        read_document(path, tmp_path, LIMIT)
+
+
+def test_pdf_over_the_page_limit_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "pages.pdf"
+    path.write_bytes(many_page_pdf(ReadLimits().max_pages + 1))
+    with pytest.raises(DocumentTooLarge, match="5,001 pages; the limit is 5,000"):
+        read_document(path, tmp_path, 10_000_000)
+
+
+def test_tiny_docx_expanding_to_huge_xml_is_refused_before_it_is_parsed(tmp_path: Path) -> None:
+    path = tmp_path / "bomb.docx"
+    path.write_bytes(expanding_docx(paragraph("x" * 1000), 30_000))  # 30 MB of XML
+    assert path.stat().st_size < 200_000
+    started = time.monotonic()
+    with pytest.raises(DocumentTooLarge, match="bytes of XML"):
+        read_document(path, tmp_path, LIMIT, ReadLimits(max_chars=1_000_000))
+    assert time.monotonic() - started < 1
+
+
+def test_docx_whose_text_is_over_the_character_limit_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "long.docx"
+    path.write_bytes(expanding_docx(paragraph("word " * 20), 2000))  # 200,000 characters
+    with pytest.raises(DocumentTooLarge, match="over 100,000 characters"):
+        read_document(path, tmp_path, LIMIT, ReadLimits(max_chars=100_000))
+    assert len(read_document(path, tmp_path, LIMIT).text) > 100_000  # within the defaults
+
+
+def test_text_over_the_character_limit_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "long.txt"
+    path.write_text("word " * 1000)
+    with pytest.raises(DocumentTooLarge, match="MAX_DOCUMENT_CHARS"):
+        read_document(path, tmp_path, LIMIT, ReadLimits(max_chars=1000))
+
+
+def test_docx_that_takes_too_long_to_read_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "slow.docx"
+    path.write_bytes(expanding_docx(b"<w:p/>", 300_000))  # tiny, but 300,000 paragraphs
+    started = time.monotonic()
+    with pytest.raises(DocumentTooLarge, match=r"reading took over 0\.2 s"):
+        read_document(path, tmp_path, LIMIT, ReadLimits(max_seconds=0.2))
+    assert time.monotonic() - started < 5
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32"])
+def test_text_with_a_byte_order_mark_is_decoded(tmp_path: Path, encoding: str) -> None:
+    path = tmp_path / "notes.txt"
+    text = "Crème brûlée\n\nThe custard is baked at 150 degrees."
+    bom = {"utf-16-be": codecs.BOM_UTF16_BE}.get(encoding, b"")
+    path.write_bytes(bom + text.encode(encoding))
+    document = read_document(path, tmp_path, LIMIT)
+    assert document.text == text and document.title == "Crème brûlée"

@@ -1,8 +1,13 @@
+import logging
+import time
 from pathlib import Path
 
+import pytest
+
 from rag.assistant import Assistant, build_assistant
+from rag.errors import StoreUnavailable
 from rag.models import Chunk
-from rag.retrieval import one_version_per_document
+from rag.retrieval import Retriever, one_version_per_document
 from tests.conftest import ingest_into
 from tests.rag.test_ingestion import write
 
@@ -98,3 +103,65 @@ def test_a_second_hop_fetches_the_document_a_top_passage_names(assistant: Assist
     assert sources == ["harbour-film.txt", "mara-quillon.txt"]
     answer = assistant.ask(question)
     assert "Tromsø" in answer.answer
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda folder: (folder / "chunks.json").write_text('{"chunk_ids": ["a", '),  # truncated
+        lambda folder: (folder / "chunks.json").write_bytes(b"\x00garbage\xff" * 50),
+        lambda folder: [f.write_bytes(b"not numpy") for f in folder.iterdir() if f.suffix == ".npy"],
+        lambda folder: [f.unlink() for f in folder.iterdir() if f.name != "chunks.json"],
+    ],
+    ids=["truncated", "garbage", "bad-arrays", "files-missing"],
+)
+def test_a_damaged_bm25_cache_is_rebuilt_from_the_store_and_logged(
+    assistant: Assistant, tmp_path: Path, caplog: pytest.LogCaptureFixture, damage
+) -> None:
+    write(tmp_path / "docs", "volcano.txt", FACTS["volcano.txt"])
+    write(tmp_path / "docs", "bread.txt", FACTS["bread.txt"])
+    ingest_into(assistant, tmp_path / "docs")
+    assistant.retriever.lexical_index()
+    [folder] = (assistant.settings.data_dir / "bm25" / assistant.store.name).iterdir()
+    damage(folder)
+    restarted = build_assistant(assistant.settings, assistant.embedder)
+    with caplog.at_level(logging.WARNING, logger="rag.retrieval"):
+        passages = restarted.search("Which volcano is on Sicily?", top_k=1)
+    assert passages[0].chunk.source == "volcano.txt"
+    assert "rebuilding it from the store" in caplog.text
+    assert restarted.retriever.lexical_index().size == 2
+    again = build_assistant(assistant.settings, assistant.embedder)  # the rebuilt cache is whole again
+    assert again.retriever.lexical_index().search("Etna volcano", 1)[0][0] == passages[0].chunk.id
+
+
+def test_after_a_store_change_bm25_is_rebuilt_in_the_background_while_the_old_index_serves(
+    assistant: Assistant, tmp_path: Path
+) -> None:
+    write(tmp_path / "docs", "bread.txt", FACTS["bread.txt"])
+    ingest_into(assistant, tmp_path / "docs")
+    retriever = Retriever(assistant.store, assistant.embedder, index_dir=None, fresh_wait=0.0)
+    old = retriever.lexical_index()
+    assert old.size == 1
+    write(tmp_path / "docs", "chess.txt", FACTS["chess.txt"])
+    ingest_into(assistant, tmp_path / "docs")
+    started = time.monotonic()
+    served = retriever.lexical_index()
+    # No wait: the previous index serves, unless the small new one happened to be built already.
+    assert time.monotonic() - started < 0.5
+    assert served is old or served.size == 2
+    deadline = time.monotonic() + 30
+    while retriever.lexical_index() is old and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert retriever.lexical_index().size == 2
+
+
+def test_with_no_index_yet_a_request_waits_for_the_first_build_boundedly(
+    assistant: Assistant, tmp_path: Path
+) -> None:
+    write(tmp_path / "docs", "bread.txt", FACTS["bread.txt"])
+    ingest_into(assistant, tmp_path / "docs")
+    waiting = Retriever(assistant.store, assistant.embedder, index_dir=None, first_wait=30.0)
+    assert waiting.lexical_index().size == 1
+    impatient = Retriever(assistant.store, assistant.embedder, index_dir=None, first_wait=0.0)
+    with pytest.raises(StoreUnavailable, match="still being built"):
+        impatient.lexical_index()

@@ -1,16 +1,19 @@
 """Document endpoints over HTTP: list, upload, delete, re-ingest, and the admin key."""
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from httpx import Response
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
 from rag.assistant import build_assistant
 from rag.ingestion import IngestionLock
 from server.app import create_app
 from tests.conftest import make_settings
+from tests.hostile_files import expanding_docx, inflating_pdf, paragraph
 
 KEY = "s3cret-admin-key"
 ADMIN = {"X-API-Key": KEY}
@@ -73,16 +76,76 @@ def test_upload_with_a_path_in_its_name_cannot_escape_the_corpus(
         ("broken.pdf", b"%PDF-1.4 garbage", 422, "corrupt PDF"),
         ("empty.txt", b"", 422, "empty file"),
         ("huge.txt", b"a" * 60_000, 413, "the limit is 50,000"),
+        ("two\nlines.txt", b"Name\n\nWith a newline.", 415, "control characters"),
+        ("nul\x00.txt", b"Name\n\nWith a NUL.", 415, "control characters"),
+        ("n" * 300 + ".txt", b"Name\n\nToo long.", 415, "over 255 bytes long"),
     ],
+    ids=["exe", "dotdot", "broken-pdf", "empty", "huge", "newline", "nul", "long-name"],
 )
 def test_bad_upload_is_refused_and_the_store_is_untouched(
     client: TestClient, owls_corpus: Path, name: str, content: bytes, status: int, message: str
 ) -> None:
-    response = client.post("/documents", headers=ADMIN, files={"file": (name, content)})
+    response = upload_raw(client, name, content)
     assert response.status_code == status
     assert message in response.json()["detail"]
     assert [p.name for p in owls_corpus.iterdir()] == ["owls.md"]
     assert [d["source"] for d in client.get("/documents").json()] == ["owls.md"]
+
+
+def upload_raw(client: TestClient, name: str, content: bytes) -> Response:
+    """Upload with the file name sent byte for byte, as a hostile client can (httpx escapes newlines)."""
+    body = (
+        b'--BOUNDARY\r\nContent-Disposition: form-data; name="file"; filename="'
+        + name.encode()
+        + b'"\r\nContent-Type: application/octet-stream\r\n\r\n'
+        + content
+        + b"\r\n--BOUNDARY--\r\n"
+    )
+    headers = {**ADMIN, "content-type": "multipart/form-data; boundary=BOUNDARY"}
+    return client.post("/documents", headers=headers, content=body)
+
+
+def test_upload_of_a_decompression_bomb_is_a_422_with_the_reason(
+    tmp_path: Path, owls_corpus: Path, embedder: BaseEmbedding
+) -> None:
+    settings = make_settings(
+        tmp_path / "data", corpus_dir=owls_corpus, admin_api_key=KEY, max_document_chars=1_000_000
+    )
+    bombs = [
+        ("bomb.pdf", inflating_pdf(), "PDF stream too large"),  # 78 KB, inflates past pypdf's limit
+        ("bomb.docx", expanding_docx(paragraph("x" * 1000), 30_000), "bytes of XML"),  # 30 MB of XML
+    ]
+    with TestClient(create_app(assistant=build_assistant(settings, embedder))) as http:
+        for name, content, reason in bombs:
+            response = http.post("/documents", headers=ADMIN, files={"file": (name, content)})
+            assert response.status_code == 422
+            assert reason in response.json()["detail"]
+        assert [p.name for p in owls_corpus.iterdir()] == ["owls.md"]
+        assert http.post("/ingest", headers=ADMIN).json()["added"] == ["owls.md"]
+
+
+def test_upload_refused_while_an_ingestion_runs_leaves_no_trace(
+    client: TestClient, owls_corpus: Path
+) -> None:
+    bees = b"Bees\n\nHoney bees communicate the direction of flowers with a waggle dance."
+    with IngestionLock(client.app.state.assistant.settings.data_dir):
+        response = client.post("/documents", headers=ADMIN, files={"file": ("bees.txt", bees)})
+    assert response.status_code == 409
+    assert [p.name for p in owls_corpus.iterdir()] == ["owls.md"]
+    assert client.post("/ingest", headers=ADMIN).json()["added"] == []
+    assert [d["source"] for d in client.get("/documents").json()] == ["owls.md"]
+
+
+def test_deleting_a_symlinked_document_removes_the_link_and_keeps_its_target(
+    client: TestClient, owls_corpus: Path
+) -> None:
+    (owls_corpus / "link.md").symlink_to(owls_corpus / "owls.md")
+    assert client.post("/ingest", headers=ADMIN).json()["added"] == ["link.md"]
+    assert client.delete("/documents/link.md", headers=ADMIN).status_code == 204
+    assert not (owls_corpus / "link.md").is_symlink()
+    assert (owls_corpus / "owls.md").read_text().startswith("# Owls")
+    assert [d["source"] for d in client.get("/documents").json()] == ["owls.md"]
+    assert client.post("/ingest", headers=ADMIN).json()["unchanged"] == ["owls.md"]
 
 
 def test_delete_removes_the_document_and_its_file(client: TestClient, owls_corpus: Path) -> None:
@@ -108,3 +171,16 @@ def test_ingest_while_another_runs_is_a_409(client: TestClient, tmp_path: Path) 
         response = client.post("/ingest", headers=ADMIN)
     assert response.status_code == 409
     assert "another ingestion is running" in response.json()["detail"]
+
+
+def test_after_an_ingestion_the_bm25_index_is_built_before_any_question(
+    client: TestClient, owls_corpus: Path
+) -> None:
+    (owls_corpus / "cats.txt").write_text("Cats\n\nCats sleep for about fifteen hours a day.")
+    assert client.post("/ingest", headers=ADMIN).json()["added"] == ["cats.txt"]
+    assistant = client.app.state.assistant
+    cache = assistant.settings.data_dir / "bm25" / assistant.store.name / assistant.store.generation()
+    deadline = time.monotonic() + 30
+    while not cache.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert cache.exists()
