@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
-from rag.models import Answer, Citation, Passage, ScoredSentence
+from rag.models import Answer, Citation, Passage, ScoredSentence, Span
 from rag.retrieval import Query
 
 NOT_FOUND = "I could not find the answer to that in the documents."
@@ -95,17 +95,19 @@ def rank_sentences(passages: list[Passage]) -> list[tuple[Passage, ScoredSentenc
 def cite(chosen: list[tuple[Passage, ScoredSentence]]) -> Answer:
     """Join the sentences, each marked [n], numbering citations in order of first use."""
     numbers: dict[str, int] = {}
-    citations: list[Citation] = []
+    cited: dict[str, tuple[Passage, list[Span]]] = {}
     parts: list[str] = []
     for passage, sentence in chosen:
         chunk = passage.chunk
         if chunk.id not in numbers:
             numbers[chunk.id] = len(numbers) + 1
-            citations.append(citation(numbers[chunk.id], passage))
+            cited[chunk.id] = (passage, [])
+        cited[chunk.id][1].append(Span(start=sentence.start, end=sentence.end, text=sentence.text))
         parts.append(f"{sentence.text} [{numbers[chunk.id]}]")
+    citations = [Citation.of(numbers[cid], passage, spans) for cid, (passage, spans) in cited.items()]
     return Answer(answer=" ".join(parts), citations=citations, abstained=False)
 
 
 def citation(number: int, passage: Passage) -> Citation:
     """A passage as cited under a number."""
-    return Citation(id=number, **Citation.fields_of(passage))
+    return Citation.of(number, passage, [])

@@ -17,7 +17,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--workers", type=int, default=1, help="worker processes (each loads the model)")
     args = parser.parse_args(argv)
-    configure_logging()
+    configure_logging(log_format=get_settings().log_format)
     if args.workers > 1 and not get_settings().chroma_host:
         # Embedded Chroma keeps its index in each process's memory; only a Chroma server is shared.
         parser.error("--workers above 1 needs a Chroma server: set CHROMA_HOST (see README, Operations)")

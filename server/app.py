@@ -8,9 +8,12 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 
 from rag.assistant import Assistant, build_assistant
+from rag.conversations import FILE_NAME, ConversationStore
 from rag.errors import (
+    ConversationNotFound,
     CorpusNotFound,
     DocumentNotFound,
     EmbeddingModelError,
@@ -26,7 +29,7 @@ from rag.errors import (
 from rag.settings import Settings, get_settings
 from server import limits, observability
 from server.deps import require_api_key
-from server.routes import documents, qa
+from server.routes import config, conversations, documents, qa
 
 # Most specific first: the first matching class decides.
 STATUS_BY_ERROR: list[tuple[type[RagError], int]] = [
@@ -36,6 +39,7 @@ STATUS_BY_ERROR: list[tuple[type[RagError], int]] = [
     (UnsupportedFile, 415),
     (DocumentNotFound, 404),
     (CorpusNotFound, 404),
+    (ConversationNotFound, 404),
     (EmptyCorpus, 422),
     (IngestionBusy, 409),
     (StoreUnavailable, 503),
@@ -56,7 +60,8 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
         app.state.assistant = assistant or build_assistant(settings)
         yield
 
-    app = FastAPI(
+    # The docs page's Swagger UI files are served from the package, not a CDN: it works offline.
+    app = FastAPIOffline(
         title="Document Q&A",
         description="Answers questions over a folder of documents, citing the passages that hold the answer.",
         version="0.1.0",
@@ -64,6 +69,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
         dependencies=[Depends(require_api_key)],
     )
     app.state.metrics = observability.Metrics()
+    app.state.conversations = ConversationStore(settings.data_dir / FILE_NAME)
 
     @app.exception_handler(RagError)
     async def rag_error(_: Request, exc: RagError) -> JSONResponse:
@@ -71,6 +77,8 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
 
     app.include_router(qa.router)
     app.include_router(documents.router)
+    app.include_router(conversations.router)
+    app.include_router(config.router)
     # Middleware added last runs first: request ids and metrics wrap everything, limits come next.
     limits.install(app, settings.rate_limit, settings.max_body_bytes)
     observability.install(app, app.state.metrics)

@@ -27,6 +27,9 @@ def test_ask_answers_with_citations_that_match_the_markers(api: TestClient) -> N
         "start_char",
         "end_char",
         "page",
+        "section",
+        "sentences",
+        "quote",
     }
     assert citation["page"] is None  # plain text has no pages
     assert citation["source"] == "north-korean-troops-to-russia.txt"
