@@ -1,5 +1,7 @@
 """The real Streamlit script, driven by AppTest against a real server on loopback."""
 
+import re
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -10,18 +12,24 @@ from tests.conftest import free_port, open_streamlit, serve
 
 
 def run_app(monkeypatch: pytest.MonkeyPatch, api_url: str) -> AppTest:
-    return open_streamlit(monkeypatch, "app.py", api_url)
+    return open_streamlit(monkeypatch, "chat.py", api_url)
 
 
-def test_chat_shows_the_answer_and_expandable_citations(monkeypatch, live_server: str) -> None:
+def test_chat_shows_the_answer_with_linked_markers_and_highlighted_citations(
+    monkeypatch, live_server: str
+) -> None:
     app = run_app(monkeypatch, live_server)
-    assert "chunks indexed" in app.sidebar.success[0].value
+    assert "passages indexed" in app.sidebar.success[0].value
     app.chat_input[0].set_value("What agreement did Russia and North Korea recently sign?").run()
     messages = app.chat_message
     assert [m.name for m in messages] == ["user", "assistant"]
-    assert "defence pact" in messages[1].markdown[0].value
-    assert "[1]" in messages[1].markdown[0].value
-    assert "north-korean-troops-to-russia.txt" in messages[1].expander[0].label
+    answer, cards = messages[1].html[0].value, messages[1].html[1].value
+    assert "defence pact" in answer
+    assert re.search(r'<a class="qa-ref" href="#(x\d+-cite-1)"', answer)
+    anchor = re.search(r'href="#([^"]+)"', answer).group(1)
+    assert f'id="{anchor}"' in cards
+    assert "north-korean-troops-to-russia.txt" in cards
+    assert re.search(r"<mark>[^<]*defence pact", cards)
 
 
 def test_chat_keeps_the_conversation(monkeypatch, live_server: str) -> None:
@@ -30,7 +38,8 @@ def test_chat_keeps_the_conversation(monkeypatch, live_server: str) -> None:
     app.chat_input[0].set_value("Who won the 2022 FIFA World Cup final?").run()
     messages = app.chat_message
     assert [m.name for m in messages] == ["user", "assistant", "user", "assistant"]
-    assert "could not find" in messages[3].markdown[0].value
+    assert "Not in the documents" in messages[3].html[0].value
+    assert "could not find" in messages[3].html[0].value and "rephrasing" in messages[3].html[0].value
 
 
 def test_unreachable_server_is_reported_plainly(monkeypatch) -> None:
@@ -54,8 +63,9 @@ def test_chat_sends_its_key_to_a_server_that_requires_one(monkeypatch, corpus_as
         monkeypatch.setenv("UI_API_KEY", "chat-key")
         app = run_app(monkeypatch, url)
         app.chat_input[0].set_value("How many casualties a day is Russia suffering in Ukraine?").run()
-        assert "1200" in app.chat_message[1].markdown[0].value
+        assert "1200" in app.chat_message[1].html[0].value
         monkeypatch.setenv("UI_API_KEY", "wrong-key")
         app = run_app(monkeypatch, url)
         app.chat_input[0].set_value("How many casualties a day is Russia suffering in Ukraine?").run()
-        assert "401" in app.chat_message[1].error[0].value
+        refusal = app.chat_message[1].error[0].value
+        assert "key" in refusal and "401" not in refusal
