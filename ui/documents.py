@@ -158,13 +158,14 @@ files = st.file_uploader(
     "Files to add",
     type=types or None,
     accept_multiple_files=True,
-    max_upload_size=max(1, -(-(limit or 1) // 2**20)),
+    max_upload_size=max(1, round((limit or 1) / 10**6)),  # in MB, as the page says
     key=f"uploader-{state.get('uploader_round', 0)}",
 )
 if files and st.button("Upload and ingest", type="primary"):
     upload(files, limit)
-if results := state.get("upload_results"):
-    st.dataframe(results, width="stretch", hide_index=True)
+for result in state.get("upload_results", []):
+    shown = st.error if result["Result"].startswith("failed") else st.success
+    shown(f"{result['File']}: {result['Result']}")
 
 st.subheader("Re-ingest the corpus folder")
 left, right = st.columns(2)
