@@ -162,7 +162,7 @@ def citation_html(citation: dict[str, Any], prefix: str) -> str:
 def not_found_html(text: str) -> str:
     """The abstention, set apart from answers, with what to try next."""
     return (
-        '<div class="qa-not-found" role="status"><div class="qa-title">🔍 Not in the documents</div>'
+        '<div class="qa-not-found" role="status"><div class="qa-title">Not in the documents</div>'
         f"<div>{html.escape(text)}</div><div><small>{html.escape(NOT_FOUND_HINT)}</small></div></div>"
     )
 

@@ -2,13 +2,14 @@
 
 import re
 
+import httpx
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from rag.assistant import Assistant
 from rag.settings import Settings
 from server.app import create_app
-from tests.conftest import free_port, open_streamlit, serve
+from tests.conftest import ROOT, free_port, open_streamlit, serve
 
 
 def run_app(monkeypatch: pytest.MonkeyPatch, api_url: str) -> AppTest:
@@ -69,3 +70,50 @@ def test_chat_sends_its_key_to_a_server_that_requires_one(monkeypatch, corpus_as
         app.chat_input[0].set_value("How many casualties a day is Russia suffering in Ukraine?").run()
         refusal = app.chat_message[1].error[0].value
         assert "key" in refusal and "401" not in refusal
+
+
+def test_empty_chat_offers_questions_made_from_the_document_titles(monkeypatch, live_server: str) -> None:
+    app = run_app(monkeypatch, live_server)
+    examples = [b for b in app.button if b.label.startswith("What")]
+    assert examples and any("North Korean Troops To Russia" in b.label for b in examples)
+    examples[0].click().run()
+    assert [m.name for m in app.chat_message] == ["user", "assistant"]
+    assert app.query_params["c"]
+
+
+def stored_conversation(api_url: str, question: str) -> str:
+    conversation = httpx.post(f"{api_url}/conversations").json()["id"]
+    answer = httpx.post(f"{api_url}/ask", json={"question": question}).json()
+    body = {"question": question, "answer": answer}
+    httpx.post(f"{api_url}/conversations/{conversation}/exchanges", json=body).raise_for_status()
+    return conversation
+
+
+def test_a_conversation_in_the_address_is_resumed(monkeypatch, live_server: str) -> None:
+    question = "How many casualties a day is Russia suffering in Ukraine?"
+    conversation = stored_conversation(live_server, question)
+    monkeypatch.setenv("API_URL", live_server)
+    app = AppTest.from_file(str(ROOT / "ui" / "chat.py"), default_timeout=60)
+    app.query_params["c"] = conversation
+    app.run()
+    assert app.chat_message[0].text[0].value == question
+    assert "1200" in app.chat_message[1].html[0].value
+    app.chat_message[1].feedback[0].set_value(1).run()
+    stored = httpx.get(f"{live_server}/conversations/{conversation}").json()
+    assert stored["exchanges"][0]["feedback"]["rating"] == "up"
+
+
+def test_sidebar_renames_and_deletes_the_open_conversation(monkeypatch, live_server: str) -> None:
+    conversation = stored_conversation(live_server, "Where could the troops be used?")
+    monkeypatch.setenv("API_URL", live_server)
+    app = AppTest.from_file(str(ROOT / "ui" / "chat.py"), default_timeout=60)
+    app.query_params["c"] = conversation
+    app.run()
+    app.sidebar.text_input(key=f"title-{conversation}").set_value("Troops").run()
+    app.sidebar.button(key="rename").click().run()
+    assert httpx.get(f"{live_server}/conversations/{conversation}").json()["title"] == "Troops"
+    app.sidebar.button(key="delete").click().run()
+    assert "cannot be undone" in app.sidebar.warning[0].value
+    app.sidebar.button(key="delete-yes").click().run()
+    assert httpx.get(f"{live_server}/conversations/{conversation}").status_code == 404
+    assert not app.chat_message and "deleted" in app.success[0].value
