@@ -170,7 +170,7 @@ def sidebar() -> None:
         for conversation in conversations:
             current = conversation["id"] == state.loaded
             st.button(
-                conversation["title"],
+                render.plain(conversation["title"]),
                 key=f"open-{conversation['id']}",
                 type="primary" if current else "tertiary",
                 on_click=load,
@@ -196,7 +196,7 @@ def manage(conversation: dict[str, Any]) -> None:
                 state.confirm_delete = conversation["id"]
                 st.rerun()
             return
-        st.warning(f"Delete “{conversation['title']}”? This cannot be undone.")
+        st.warning(f"Delete “{render.plain(conversation['title'])}”? This cannot be undone.")
         yes, no = st.columns(2)
         if yes.button("Yes, delete", type="primary", key="delete-yes"):
             try:
@@ -223,7 +223,12 @@ def empty_state() -> None:
         return
     st.caption(f"Ask anything about the {render.plural(len(titles), 'document')} in the store. For example:")
     for question in render.example_questions(titles):
-        st.button(question, key=f"example-{question}", on_click=state.__setitem__, args=("pending", question))
+        st.button(
+            render.plain(question),
+            key=f"example-{question}",
+            on_click=state.__setitem__,
+            args=("pending", question),
+        )
 
 
 wanted = st.query_params.get("c")

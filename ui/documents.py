@@ -81,11 +81,11 @@ def show_report(report: dict[str, Any]) -> None:
     passages = render.plural(report["chunks_written"], "passage")
     st.write(f"{' · '.join(counts)} · {passages} written in {report['seconds']:.1f} s")
     for source, reason in report["failed"].items():
-        st.error(f"{source}: {reason}")
+        st.error(render.plain(f"{source}: {reason}"))
     for source, reason in report["skipped"].items():
-        st.warning(f"skipped {source}: {reason}")
+        st.warning(render.plain(f"skipped {source}: {reason}"))
     for source, note in report["notes"].items():
-        st.info(f"{source}: {note}")
+        st.info(render.plain(f"{source}: {note}"))
 
 
 def delete_controls(documents: list[dict[str, Any]]) -> None:
@@ -103,7 +103,7 @@ def delete_controls(documents: list[dict[str, Any]]) -> None:
     if yes.button("Yes, delete", type="primary"):
         try:
             api.delete(doomed)
-            state.flash_ok = f"Deleted “{doomed}”."
+            state.flash_ok = f"Deleted “{render.plain(doomed)}”."
         except (client.ServerError, client.ServerUnreachable) as exc:
             state.flash = failure(exc)
         state.confirm_delete = None
@@ -165,7 +165,7 @@ if files and st.button("Upload and ingest", type="primary"):
     upload(files, limit)
 for result in state.get("upload_results", []):
     shown = st.error if result["Result"].startswith("failed") else st.success
-    shown(f"{result['File']}: {result['Result']}")
+    shown(render.plain(f"{result['File']}: {result['Result']}"))
 
 st.subheader("Re-ingest the corpus folder")
 left, right = st.columns(2)

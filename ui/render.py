@@ -36,6 +36,14 @@ STYLE = """<style>
 </style>"""
 
 
+_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>$:])")
+
+
+def plain(text: str) -> str:
+    """Text for a Streamlit label or message, with Markdown (links, images, emoji codes) escaped."""
+    return _MARKDOWN_SPECIALS.sub(r"\\\1", text)
+
+
 def plural(count: int, word: str, words: str | None = None) -> str:
     """`1 document`, `2 documents`."""
     return f"{count:,} {word if count == 1 else words or word + 's'}"

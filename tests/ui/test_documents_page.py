@@ -12,6 +12,7 @@ from rag.assistant import build_assistant
 from rag.corpus import run_ingestion
 from server.app import create_app
 from tests.conftest import free_port, make_settings, open_streamlit, serve
+from ui import render
 
 KEY = "ui-admin-key"
 
@@ -58,7 +59,7 @@ def test_re_ingest_button_shows_the_report(monkeypatch, server: str, owls_corpus
     assert page.subheader[0].value == "In the store: 2 documents"
     report = page.markdown[-1].value
     assert "3 changed" not in report and "1 failed" in report  # a full rebuild re-embeds every document
-    assert "empty.txt: empty file" in page.error[0].value
+    assert render.plain("empty.txt: empty file") in page.error[0].value
     assert page.checkbox(key="full").value is False  # the next run is incremental again
 
 
@@ -72,7 +73,7 @@ def test_delete_button_removes_the_document(monkeypatch, server: str, owls_corpu
     page.button[1].click().run()
     page.button[1].click().run()  # "Yes, delete"
     assert page.subheader[0].value == "In the store: 0 documents"
-    assert "Deleted “owls.md”" in page.success[0].value
+    assert page.success[0].value == f"Deleted “{render.plain('owls.md')}”."
     assert not (owls_corpus / "owls.md").exists()
 
 

@@ -79,3 +79,9 @@ def test_refusals_never_show_an_http_status() -> None:
         message = render.failure_message(status, "file is 60,000,000 bytes; the limit is 50,000,000")
         assert str(status) not in message
     assert render.failure_message(422, "question is empty") == "Question is empty."
+
+
+def test_labels_made_from_documents_render_no_markdown() -> None:
+    assert render.plain("![x](http://evil.example/p.png) :smile: a_b") == (
+        "\\!\\[x\\]\\(http\\://evil\\.example/p\\.png\\) \\:smile\\: a\\_b"
+    )
