@@ -52,7 +52,7 @@ def upload(files: list[Any], limit: int | None) -> None:
         except (client.ServerError, client.ServerUnreachable) as exc:
             results.append({"File": file.name, "Result": f"failed: {failure(exc)}"})
             continue
-        state.last_report = response["report"]
+        state.last_report, state.last_report_full = response["report"], False
         results.append({"File": file.name, "Result": outcome(response["report"], response["saved"])})
     progress.progress(1.0, text="Done.")
     state.upload_results = results
@@ -62,18 +62,22 @@ def upload(files: list[Any], limit: int | None) -> None:
 
 def reingest() -> None:
     """Button callback: run the ingestion, then untick "full" so the next run is incremental again."""
+    full = state.get("full", False)
     try:
-        state.last_report = api.reingest(state.get("full", False))
+        state.last_report = api.reingest(full)
+        state.last_report_full = full
     except (client.ServerError, client.ServerUnreachable) as exc:
         state.flash = failure(exc)
     state.full = False
 
 
-def show_report(report: dict[str, Any]) -> None:
-    st.subheader("Last ingestion")
+def show_report(report: dict[str, Any], full: bool) -> None:
+    st.subheader("Last ingestion" + (" (full rebuild)" if full else ""))
+    # A full rebuild re-embeds every stored document: "changed" would say they all changed.
+    rewritten = "re-embedded" if full else "changed"
     counts = [
         render.plural(len(report["added"]), "added", "added"),
-        render.plural(len(report["changed"]), "changed", "changed"),
+        render.plural(len(report["changed"]), rewritten, rewritten),
         render.plural(len(report["unchanged"]), "unchanged", "unchanged"),
         render.plural(len(report["removed"]), "removed", "removed"),
         render.plural(len(report["failed"]), "failed", "failed"),
@@ -191,4 +195,4 @@ except (client.ServerError, client.ServerUnreachable) as exc:
     st.caption(f"Feedback cannot be exported: {failure(exc)}")
 
 if "last_report" in state:
-    show_report(state.last_report)
+    show_report(state.last_report, state.get("last_report_full", False))
