@@ -60,6 +60,19 @@ def test_answer_links_each_marker_to_its_highlighted_passage(page, running: Runn
     card.screenshot(path=DOCS / "citation.png")
 
 
+def test_the_answer_bubble_says_it_is_searching_before_the_answer_comes(page, running: Running) -> None:
+    # Record every "searching" element the page ever shows, however briefly.
+    page.add_init_script(
+        """new MutationObserver(() => {
+             for (const e of document.querySelectorAll('.qa-searching')) window.sawSearching = e.innerText;
+           }).observe(document, {subtree: true, childList: true});"""
+    )
+    open_chat(page, running)
+    ask(page, CAT)
+    assert page.evaluate("window.sawSearching") == "Searching the documents…"
+    assert page.locator(".qa-searching").count() == 0  # gone once the answer is there
+
+
 def test_pdf_citation_shows_the_page_of_the_quoted_sentence(page, running: Running) -> None:
     open_chat(page, running)
     ask(page, CAT)
