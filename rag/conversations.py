@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import sqlite3
 import uuid
@@ -11,11 +10,11 @@ from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
 from rag.errors import ConversationNotFound
+from rag.feedback import Feedback
 from rag.models import Answer
 
 FILE_NAME = "conversations.sqlite3"
@@ -35,11 +34,6 @@ CREATE TABLE IF NOT EXISTS feedback (
     exchange_id INTEGER PRIMARY KEY, owner TEXT NOT NULL, rating TEXT NOT NULL, comment TEXT,
     question TEXT NOT NULL, answer TEXT NOT NULL, created_at TEXT NOT NULL);
 """
-
-
-class Feedback(BaseModel):
-    rating: Literal["up", "down"] = Field(description="Thumbs up or down.")
-    comment: str | None = Field(None, max_length=2000, description="What was right or wrong, in words.")
 
 
 class Exchange(BaseModel):
@@ -177,14 +171,11 @@ class ConversationStore:
                 (exchange_id, owner, feedback.rating, feedback.comment, row[0], row[1], _now()),
             )
 
-    def feedback_rows(self) -> list[dict[str, Any]]:
-        """Every piece of feedback as a question for `python -m rag.eval --qa`, oldest first."""
+    def feedback_given(self) -> list[tuple[str, Answer, Feedback]]:
+        """Every rated answer, of every owner, oldest first: (question, answer, feedback)."""
         with self._db() as db:
             rows = db.execute("SELECT * FROM feedback ORDER BY created_at, exchange_id").fetchall()
-        return [
-            eval_row(r["question"], Answer.model_validate_json(r["answer"]), Feedback(**dict(r)))
-            for r in rows
-        ]
+        return [(r["question"], Answer.model_validate_json(r["answer"]), Feedback(**dict(r))) for r in rows]
 
     @staticmethod
     def _row(db: sqlite3.Connection, owner: str, conversation_id: str) -> sqlite3.Row:
@@ -195,36 +186,3 @@ class ConversationStore:
         if row is None:
             raise ConversationNotFound(f"no conversation {conversation_id}")
         return row
-
-
-def eval_row(question: str, answer: Answer, feedback: Feedback) -> dict[str, Any]:
-    """One line of the evaluation format (question, answers, source, answerable) from rated feedback.
-
-    A thumbs-up makes the quoted text the gold answer (or, on an abstention, marks the question
-    unanswerable). A thumbs-down says the answer was wrong without saying what is right: its `answers`
-    stay empty for an operator to fill in, and `needs_review` says so."""
-    row: dict[str, Any] = {"question": question, "rating": feedback.rating, "comment": feedback.comment}
-    if feedback.rating == "up" and answer.abstained:
-        return row | {"answers": [], "source": None, "answerable": False, "needs_review": False}
-    if feedback.rating == "up":
-        first = answer.citations[0] if answer.citations else None
-        gold = [c.quote.text for c in answer.citations if c.quote] or [
-            s.text for c in answer.citations[:1] for s in c.sentences
-        ]
-        return row | {
-            "answers": gold or [re.sub(r"\s*\[\d+\]", "", answer.answer)],
-            "source": first.source if first else None,
-            "answerable": True,
-            "needs_review": False,
-        }
-    return row | {
-        "answers": [],
-        "source": None,
-        "answerable": True,
-        "needs_review": True,
-        "given_answer": answer.answer,
-    }
-
-
-def to_jsonl(rows: list[dict[str, Any]]) -> str:
-    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)

@@ -48,7 +48,7 @@ class ReadableFormatter(logging.Formatter):
 def configure_logging(level: str = "INFO", log_format: str = "auto") -> None:
     """Log lines on stderr carrying the request id: readable when stderr is a terminal, else JSON.
 
-    Our middleware logs each request once, so uvicorn's own access lines are switched off."""
+    Our middleware logs each request once, so uvicorn's access lines and httpx's info lines are off."""
     readable = log_format == "text" or (log_format == "auto" and sys.stderr.isatty())
     handler = logging.StreamHandler()
     handler.setFormatter(
@@ -61,6 +61,8 @@ def configure_logging(level: str = "INFO", log_format: str = "auto") -> None:
     root.handlers = [handler]
     root.setLevel(level)
     logging.getLogger("uvicorn.access").disabled = True
+    # The Chroma client's HTTP calls would add lines of their own to every request.
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))
 
 
 class Metrics:

@@ -13,11 +13,10 @@ from rag.conversations import (
     ConversationStore,
     ConversationSummary,
     Exchange,
-    Feedback,
     owner_of,
     title_from,
-    to_jsonl,
 )
+from rag.feedback import Feedback, as_eval_jsonl
 from rag.models import Answer
 from server.deps import given_key, require_admin
 
@@ -124,6 +123,6 @@ async def export_feedback(store: StoreDep) -> Response:
     """One JSON object a line with `question`, `answers`, `source`, `answerable` (what
     `python -m rag.eval --qa` reads), plus `rating`, `comment` and `needs_review` (thumbs-down
     answers: fill in `answers` before using them)."""
-    rows = await run_in_threadpool(store.feedback_rows)
+    given = await run_in_threadpool(store.feedback_given)
     headers = {"Content-Disposition": 'attachment; filename="feedback.jsonl"'}
-    return Response(to_jsonl(rows), media_type="application/x-ndjson", headers=headers)
+    return Response(as_eval_jsonl(given), media_type="application/x-ndjson", headers=headers)
