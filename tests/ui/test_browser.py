@@ -93,6 +93,16 @@ def test_question_the_documents_cannot_answer_gets_a_distinct_state_with_a_hint(
     last_answer(page).screenshot(path=DOCS / "not-found.png")
 
 
+def test_pages_are_named_and_streamlits_developer_controls_are_hidden(page, running: Running) -> None:
+    open_chat(page, running)
+    links = page.get_by_test_id("stSidebarNav").get_by_role("link")
+    # Each link's text ends with its title (an icon's ligature comes first).
+    assert [link.inner_text().split()[-1] for link in links.all()] == ["Chat", "Documents"]
+    assert page.get_by_role("button", name="Deploy").count() == 0
+    page.get_by_test_id("stMainMenu").click()
+    assert page.get_by_text("Clear cache").count() == 0 and page.get_by_text("Rerun").count() == 0
+
+
 def test_empty_chat_offers_questions_from_the_document_titles(page, running: Running) -> None:
     open_chat(page, running)
     example = page.get_by_role("button", name=re.compile("Garden handbook"))
