@@ -22,13 +22,6 @@ st.html(render.STYLE)
 state = st.session_state
 
 
-def failure(exc: Exception) -> str:
-    """Why a call to the API failed, in words for a reader of the chat."""
-    if isinstance(exc, client.ServerError):
-        return render.failure_message(exc.status, exc.detail)
-    return f"The server at {api.url} is unreachable. Start it with `make serve` (or `make run`)."
-
-
 def load(conversation_id: str | None) -> None:
     """Show a stored conversation (from the address bar, so a reload resumes it), or a new one."""
     state.loaded, state.exchanges = conversation_id, []
@@ -39,11 +32,11 @@ def load(conversation_id: str | None) -> None:
     try:
         state.exchanges = api.conversation(conversation_id)["exchanges"]
     except client.ServerError as exc:
-        state.flash = "That conversation no longer exists." if exc.status == 404 else failure(exc)
+        state.flash = "That conversation no longer exists." if exc.status == 404 else api.explain(exc)
         state.loaded = None
         st.query_params.pop("c", None)
     except client.ServerUnreachable as exc:
-        state.flash = failure(exc)
+        state.flash = api.explain(exc)
 
 
 def rate(exchange: dict[str, Any]) -> None:
@@ -56,7 +49,7 @@ def rate(exchange: dict[str, Any]) -> None:
         exchange["feedback"] = {"rating": rating, "comment": None}
         st.toast("Thanks for the feedback.")
     except (client.ServerError, client.ServerUnreachable) as exc:
-        state.flash = failure(exc)
+        state.flash = api.explain(exc)
 
 
 def feedback_controls(exchange: dict[str, Any]) -> None:
@@ -77,7 +70,7 @@ def feedback_controls(exchange: dict[str, Any]) -> None:
                 exchange["feedback"] = {"rating": RATINGS[rating], "comment": comment.strip()}
                 st.success("Comment saved. Thank you.")
             except (client.ServerError, client.ServerUnreachable) as exc:
-                st.error(failure(exc))
+                st.error(api.explain(exc))
 
 
 def show_answer(answer: dict[str, Any], prefix: str) -> None:
@@ -121,7 +114,7 @@ def save(question: str, answer: dict[str, Any]) -> dict[str, Any]:
             st.query_params["c"] = state.loaded
         return api.add_exchange(state.loaded, question, answer)
     except (client.ServerError, client.ServerUnreachable) as exc:
-        state.flash = f"This answer could not be saved in the conversation. {failure(exc)}"
+        state.flash = f"This answer could not be saved in the conversation. {api.explain(exc)}"
         return exchange
 
 
@@ -143,7 +136,7 @@ def ask(question: str) -> None:
                     final = data["answer"]
         except (client.ServerError, client.ServerUnreachable) as exc:
             slot.empty()
-            st.error(failure(exc))
+            st.error(api.explain(exc))
             return
         if final is None:
             slot.empty()
@@ -159,7 +152,7 @@ def sidebar() -> None:
             chunks = api.health()["chunks"]
             st.success(f"Connected: {render.plural(chunks, 'passage')} indexed")
         except (client.ServerError, client.ServerUnreachable) as exc:
-            st.error(failure(exc))
+            st.error(api.explain(exc))
         st.button("New chat", icon=":material/add:", on_click=load, args=(None,), width="stretch")
         try:
             conversations = api.conversations()
@@ -190,7 +183,7 @@ def manage(conversation: dict[str, Any]) -> None:
                 api.rename_conversation(conversation["id"], title.strip())
                 st.rerun()
             except (client.ServerError, client.ServerUnreachable) as exc:
-                st.error(failure(exc))
+                st.error(api.explain(exc))
         if state.get("confirm_delete") != conversation["id"]:
             if st.button("Delete conversation", key="delete"):
                 state.confirm_delete = conversation["id"]
@@ -204,7 +197,7 @@ def manage(conversation: dict[str, Any]) -> None:
                 load(None)
                 state.flash_ok = "Conversation deleted."
             except (client.ServerError, client.ServerUnreachable) as exc:
-                state.flash = failure(exc)
+                state.flash = api.explain(exc)
             state.confirm_delete = None
             st.rerun()
         if no.button("Cancel", key="delete-no"):

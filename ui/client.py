@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 
 from rag.settings import Settings
+from ui.render import failure_message
 
 TIMEOUT_SECONDS = 300.0  # an upload waits for its ingestion
 
@@ -63,6 +64,15 @@ class Api:
                         yield event, json.loads(line.split(":", 1)[1])
         except httpx.HTTPError as exc:
             raise ServerUnreachable(str(exc)) from exc
+
+    def explain(self, exc: ServerError | ServerUnreachable) -> str:
+        """Why a call failed, in words for the reader: no status codes, and the command that helps."""
+        if isinstance(exc, ServerError):
+            return failure_message(exc.status, exc.detail)
+        return (
+            f"The server at {self.url} is unreachable. Start the API with `make serve` "
+            "(or the API and the chat together with `make run`)."
+        )
 
     def health(self) -> dict[str, Any]:
         return self._request("GET", "/health")

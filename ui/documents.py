@@ -22,12 +22,6 @@ OUTCOMES = {
 }
 
 
-def failure(exc: Exception) -> str:
-    if isinstance(exc, client.ServerError):
-        return render.failure_message(exc.status, exc.detail)
-    return f"The server at {api.url} is unreachable."
-
-
 def outcome(report: dict[str, Any], name: str) -> str:
     """What an ingestion did with one file, in words."""
     if name in report["failed"]:
@@ -50,7 +44,7 @@ def upload(files: list[Any], limit: int | None) -> None:
         try:
             response = api.upload(file.name, data)
         except (client.ServerError, client.ServerUnreachable) as exc:
-            results.append({"File": file.name, "Result": f"failed: {failure(exc)}"})
+            results.append({"File": file.name, "Result": f"failed: {api.explain(exc)}"})
             continue
         state.last_report, state.last_report_full = response["report"], False
         results.append({"File": file.name, "Result": outcome(response["report"], response["saved"])})
@@ -67,7 +61,7 @@ def reingest() -> None:
         state.last_report = api.reingest(full)
         state.last_report_full = full
     except (client.ServerError, client.ServerUnreachable) as exc:
-        state.flash = failure(exc)
+        state.flash = api.explain(exc)
     state.full = False
 
 
@@ -109,7 +103,7 @@ def delete_controls(documents: list[dict[str, Any]]) -> None:
             api.delete(doomed)
             state.flash_ok = f"Deleted “{render.plain(doomed)}”."
         except (client.ServerError, client.ServerUnreachable) as exc:
-            state.flash = failure(exc)
+            state.flash = api.explain(exc)
         state.confirm_delete = None
         st.rerun()
     if no.button("Cancel"):
@@ -129,10 +123,7 @@ try:
 except (client.ServerError, client.ServerUnreachable) as exc:
     documents = config = None
     st.subheader("In the store: unknown")
-    st.error(
-        f"{failure(exc)} Start the API with `make serve` (or the API and the chat together with `make run`), "
-        "then reload this page."
-    )
+    st.error(f"{api.explain(exc)} Then reload this page.")
     st.stop()
 
 st.subheader(f"In the store: {render.plural(len(documents), 'document')}")
@@ -192,7 +183,7 @@ try:
         "Download feedback (JSONL)", feedback, file_name="feedback.jsonl", mime="application/x-ndjson"
     )
 except (client.ServerError, client.ServerUnreachable) as exc:
-    st.caption(f"Feedback cannot be exported: {failure(exc)}")
+    st.caption(f"Feedback cannot be exported: {api.explain(exc)}")
 
 if "last_report" in state:
     show_report(state.last_report, state.get("last_report_full", False))

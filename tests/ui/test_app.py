@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 from rag.assistant import Assistant
 from rag.settings import Settings
 from server.app import create_app
-from tests.conftest import ROOT, free_port, open_streamlit, serve
+from tests.conftest import ROOT, free_port, llm_assistant, open_streamlit, serve
 
 
 def run_app(monkeypatch: pytest.MonkeyPatch, api_url: str) -> AppTest:
@@ -117,3 +117,22 @@ def test_sidebar_renames_and_deletes_the_open_conversation(monkeypatch, live_ser
     app.sidebar.button(key="delete-yes").click().run()
     assert httpx.get(f"{live_server}/conversations/{conversation}").status_code == 404
     assert not app.chat_message and "deleted" in app.success[0].value
+
+
+def test_an_llm_answer_shows_with_linked_citations(monkeypatch, corpus_assistant, fake_llm_server) -> None:
+    app_under_test = create_app(assistant=llm_assistant(corpus_assistant, fake_llm_server[0], "cite-first"))
+    with serve(app_under_test) as url:
+        app = run_app(monkeypatch, url)
+        app.chat_input[0].set_value("How many casualties a day is Russia suffering in Ukraine?").run()
+    answer = app.chat_message[1].html[0].value
+    assert "According to the documents" in answer and 'class="qa-ref"' in answer
+    assert 'class="qa-card"' in app.chat_message[1].html[1].value
+
+
+def test_a_fallback_notice_is_shown_beside_the_answer(monkeypatch, corpus_assistant, fake_llm_server) -> None:
+    app_under_test = create_app(assistant=llm_assistant(corpus_assistant, fake_llm_server[0], "no-cite"))
+    with serve(app_under_test) as url:
+        app = run_app(monkeypatch, url)
+        app.chat_input[0].set_value("How many casualties a day is Russia suffering in Ukraine?").run()
+    assert "1200" in app.chat_message[1].html[0].value
+    assert app.chat_message[1].warning[0].value
