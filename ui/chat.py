@@ -20,6 +20,17 @@ RATINGS = {0: "down", 1: "up"}
 api = client.Api.from_settings(Settings())
 st.html(render.STYLE)
 state = st.session_state
+REFRESH_SECONDS = 30  # the passage count and document titles change rarely; every rerun would ask again
+
+
+@st.cache_data(ttl=REFRESH_SECONDS, show_spinner=False)
+def chunk_count(_api: client.Api, url: str) -> int:
+    return _api.health()["chunks"]
+
+
+@st.cache_data(ttl=REFRESH_SECONDS, show_spinner=False)
+def document_titles(_api: client.Api, url: str) -> list[str]:
+    return [d["title"] for d in _api.documents()]
 
 
 def load(conversation_id: str | None) -> None:
@@ -149,7 +160,7 @@ def ask(question: str) -> None:
 def sidebar() -> None:
     with st.sidebar:
         try:
-            chunks = api.health()["chunks"]
+            chunks = chunk_count(api, api.url)
             st.success(f"Connected: {render.plural(chunks, 'passage')} indexed")
         except (client.ServerError, client.ServerUnreachable) as exc:
             st.error(api.explain(exc))
@@ -208,7 +219,7 @@ def manage(conversation: dict[str, Any]) -> None:
 def empty_state() -> None:
     """What to ask: a few questions made from the titles of the stored documents."""
     try:
-        titles = [d["title"] for d in api.documents()]
+        titles = document_titles(api, api.url)
     except (client.ServerError, client.ServerUnreachable):
         titles = []
     if not titles:

@@ -136,3 +136,9 @@ def test_a_fallback_notice_is_shown_beside_the_answer(monkeypatch, corpus_assist
         app.chat_input[0].set_value("How many casualties a day is Russia suffering in Ukraine?").run()
     assert "1200" in app.chat_message[1].html[0].value
     assert app.chat_message[1].warning[0].value
+
+
+def test_the_app_opens_on_the_chat_page(monkeypatch, live_server: str) -> None:
+    app = open_streamlit(monkeypatch, "app.py", live_server)
+    assert app.title[0].value == "Ask your documents"
+    assert app.chat_input
