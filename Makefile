@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 API_PORT ?= 8000
 UI_PORT ?= 8501
 
-.PHONY: install run ingest serve ui test test-quick test-chroma-server lint eval bench clean
+.PHONY: install browser run ingest serve ui test test-quick test-chroma-server lint eval bench clean
 
 install: $(STAMP)
 
@@ -33,7 +33,13 @@ run: install
 	$(PY) -m ingest
 	HOST=$(HOST) API_PORT=$(API_PORT) UI_PORT=$(UI_PORT) VENV=$(VENV) bash scripts/run.sh
 
-test: install
+# Chromium from Debian for the browser tests (Playwright cannot download its own offline).
+# Without it those tests are skipped with a loud reason in the summary.
+browser:
+	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } \
+		>/dev/null 2>&1 || echo "WARNING: Chromium could not be installed; the browser tests will be skipped."
+
+test: install browser
 	$(PY) -m pytest
 	$(MAKE) test-chroma-server
 

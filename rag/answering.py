@@ -103,7 +103,7 @@ def cite(chosen: list[Reading], question: str = "") -> Answer:
     """Join the sentences, each marked [n], numbering citations in order of first use; the lead's answer
     span becomes its citation's quote."""
     numbers: dict[str, int] = {}
-    citations: dict[str, Citation] = {}
+    cited: dict[str, tuple[Passage, list[Span], list[Span]]] = {}  # passage, sentences, quote
     parts: list[str] = []
     # Only the lead's span is marked: one in a later sentence is more often wrong than right (measured).
     marked = chosen[0] if chosen and chosen[0].candidates else None
@@ -111,17 +111,22 @@ def cite(chosen: list[Reading], question: str = "") -> Answer:
         chunk = reading.passage.chunk
         if chunk.id not in numbers:
             numbers[chunk.id] = len(numbers) + 1
-            citations[chunk.id] = citation(numbers[chunk.id], reading.passage)
-        c = citations[chunk.id]
-        c.sentences.append(
+            cited[chunk.id] = (reading.passage, [], [])
+        _, sentences, quote = cited[chunk.id]
+        sentences.append(
             Span(start=reading.start, end=reading.end, text=chunk.text[reading.start : reading.end])
         )
         span = answer_span(reading, question) if reading is marked else None
-        if span is not None:
-            c.quote = locate(chunk.text, reading.start, reading.end, span.text)
+        located = locate(chunk.text, reading.start, reading.end, span.text) if span else None
+        if located is not None:
+            quote.append(located)
         text = shorten(reading.text, span.text if span else None)
         parts.append(f"{text} [{numbers[chunk.id]}]")
-    return Answer(answer=" ".join(parts), citations=list(citations.values()), abstained=False)
+    citations = [
+        Citation.of(numbers[cid], passage, sentences, quote[0] if quote else None)
+        for cid, (passage, sentences, quote) in cited.items()
+    ]
+    return Answer(answer=" ".join(parts), citations=citations, abstained=False)
 
 
 def locate(text: str, start: int, end: int, needle: str) -> Span | None:
@@ -149,4 +154,4 @@ def shorten(text: str, keep: str | None) -> str:
 
 def citation(number: int, passage: Passage) -> Citation:
     """A passage as cited under a number."""
-    return Citation(id=number, **Citation.fields_of(passage))
+    return Citation.of(number, passage, [])

@@ -11,7 +11,7 @@ from llama_index.core import Document as LlamaDocument
 from llama_index.core.node_parser import SentenceSplitter
 from llama_index.core.utils import get_tokenizer, globals_helper
 
-from rag.models import Chunk, Document
+from rag.models import HEADING, Chunk, Document
 
 
 def chunk_document(document: Document, chunk_size: int, chunk_overlap: int) -> list[Chunk]:
@@ -46,9 +46,17 @@ def chunk_document(document: Document, chunk_size: int, chunk_overlap: int) -> l
                 end_char=end,
                 text=text,
                 page=document.page_at(start),
+                page_starts=tuple(p - start for p in document.page_starts if start < p < end),
+                section=section_before(document.text, start),
             )
         )
     return chunks
+
+
+def section_before(text: str, offset: int) -> str | None:
+    """The last Markdown heading that starts before an offset, if any."""
+    headings = HEADING.findall(text[:offset])
+    return headings[-1].strip() if headings else None
 
 
 def chunk_id(document: Document, index: int) -> str:

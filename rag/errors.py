@@ -51,3 +51,7 @@ class DocumentTooLarge(UnreadableDocument):
 
 class ConfigurationError(RagError):
     """The settings name something that cannot work, e.g. an LLM backend without a model."""
+
+
+class ConversationNotFound(RagError):
+    """No such conversation for this key (or no such answer in it)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -39,6 +40,23 @@ class Chunk:
     end_char: int
     text: str
     page: int | None = None
+    # Offsets within text where a later page begins, so a sentence deep in the chunk gets its own page.
+    page_starts: tuple[int, ...] = ()
+    section: str | None = None  # the Markdown heading in force where the chunk starts
+
+    def page_at(self, offset: int) -> int | None:
+        """The page holding an offset within the chunk's text (None for formats without pages)."""
+        if self.page is None:
+            return None
+        return self.page + sum(1 for start in self.page_starts if start <= offset)
+
+    def section_at(self, offset: int) -> str | None:
+        """The Markdown heading in force at an offset within the chunk's text."""
+        headings = HEADING.findall(self.text[:offset])
+        return headings[-1].strip() if headings else self.section
+
+
+HEADING = re.compile(r"^#{1,6}[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -95,6 +113,7 @@ class PassageView(BaseModel):
     start_char: int = Field(description="Offset of the passage's first character in the source.")
     end_char: int = Field(description="Offset just past the passage's last character.")
     page: int | None = Field(None, description="Page of the passage's start, for PDFs.")
+    section: str | None = Field(None, description="The Markdown heading in force where the passage starts.")
 
     @staticmethod
     def fields_of(passage: Passage) -> dict[str, object]:
@@ -108,6 +127,7 @@ class PassageView(BaseModel):
             "start_char": c.start_char,
             "end_char": c.end_char,
             "page": c.page,
+            "section": c.section,
         }
 
 
@@ -120,6 +140,8 @@ class Span(BaseModel):
 
 
 class Citation(PassageView):
+    """A cited passage; `page` and `section` are those of its first quoted sentence when known."""
+
     id: int = Field(description="The number used as [n] in the answer.")
     sentences: list[Span] = Field(
         default_factory=list, description="The sentences of this passage that the answer quotes."
@@ -127,6 +149,15 @@ class Citation(PassageView):
     quote: Span | None = Field(
         None, description="The exact answer within the passage (e.g. a date or a name), when it was found."
     )
+
+    @classmethod
+    def of(cls, number: int, passage: Passage, sentences: list[Span], quote: Span | None = None) -> Citation:
+        """A passage cited under a number; its page and section are where the first quoted sentence is."""
+        fields = cls.fields_of(passage)
+        if sentences:
+            first = min(s.start for s in sentences)
+            fields |= {"page": passage.chunk.page_at(first), "section": passage.chunk.section_at(first)}
+        return cls(id=number, sentences=sentences, quote=quote, **fields)
 
 
 class Answer(BaseModel):

@@ -70,6 +70,9 @@ class Settings(BaseSettings):
         None, description="Comma-separated origins allowed by CORS; none by default."
     )
     log_questions: bool = Field(False, description="Log question text at info level (off: privacy).")
+    log_format: Literal["auto", "text", "json"] = Field(
+        "auto", description="Server logs: readable lines in a terminal and JSON otherwise (auto), or forced."
+    )
     answerer: Literal["extractive", "openai_like", "ollama", "local"] = Field(
         "extractive", description="Who writes answers: quoted sentences (no LLM), or an LLM backend."
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
@@ -416,6 +417,10 @@ def _metadata(c: Chunk) -> dict[str, Any]:
     }
     if c.page is not None:  # Chroma metadata cannot hold None
         meta["page"] = c.page
+    if c.page_starts:  # Chroma metadata holds scalars only
+        meta["page_starts"] = json.dumps(c.page_starts)
+    if c.section:
+        meta["section"] = c.section
     return meta
 
 
@@ -430,4 +435,6 @@ def _to_chunk(chunk_id: str, text: str, m: dict[str, Any]) -> Chunk:
         end_char=int(m["end_char"]),
         text=text,
         page=m.get("page"),
+        page_starts=tuple(json.loads(m.get("page_starts", "[]"))),
+        section=m.get("section"),
     )

@@ -18,11 +18,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--workers", type=int, default=1, help="worker processes (each loads the model)")
     args = parser.parse_args(argv)
-    configure_logging()
     try:
         settings = get_settings()
     except ConfigurationError as exc:
+        configure_logging()
         parser.exit(2, f"error: {exc}\n")
+    configure_logging(log_format=settings.log_format)
     if args.workers > 1 and not settings.chroma_host:
         # Embedded Chroma keeps its index in each process's memory; only a Chroma server is shared.
         parser.error("--workers above 1 needs a Chroma server: set CHROMA_HOST (see README, Operations)")

@@ -9,9 +9,12 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 
 from rag.assistant import Assistant, build_assistant
+from rag.conversations import FILE_NAME, ConversationStore
 from rag.errors import (
+    ConversationNotFound,
     CorpusNotFound,
     DocumentNotFound,
     EmbeddingModelError,
@@ -28,7 +31,7 @@ from rag.settings import Settings, get_settings
 from server import limits, observability, openai_compat
 from server import mcp as mcp_server
 from server.deps import require_api_key
-from server.routes import documents, openai, qa
+from server.routes import config, conversations, documents, openai, qa
 
 # Most specific first: the first matching class decides.
 STATUS_BY_ERROR: list[tuple[type[RagError], int]] = [
@@ -38,6 +41,7 @@ STATUS_BY_ERROR: list[tuple[type[RagError], int]] = [
     (UnsupportedFile, 415),
     (DocumentNotFound, 404),
     (CorpusNotFound, 404),
+    (ConversationNotFound, 404),
     (EmptyCorpus, 422),
     (IngestionBusy, 409),
     (StoreUnavailable, 503),
@@ -59,7 +63,8 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
         async with mcp.session_manager.run():
             yield
 
-    app = FastAPI(
+    # The docs page's Swagger UI files are served from the package, not a CDN: it works offline.
+    app = FastAPIOffline(
         title="Document Q&A",
         description="Answers questions over a folder of documents, citing the passages that hold the answer.",
         version="0.1.0",
@@ -67,6 +72,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
         dependencies=[Depends(require_api_key)],
     )
     app.state.metrics = observability.Metrics()
+    app.state.conversations = ConversationStore(settings.data_dir / FILE_NAME)
 
     @app.exception_handler(RagError)
     async def rag_error(_: Request, exc: RagError) -> JSONResponse:
@@ -75,6 +81,8 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     app.include_router(qa.router)
     app.include_router(documents.router)
     app.include_router(openai.router)
+    app.include_router(conversations.router)
+    app.include_router(config.router)
     mcp = mcp_server.mount(app)
     # Middleware added last runs first: request ids and metrics wrap everything, limits come next.
     limits.install(app, settings.rate_limit, settings.max_body_bytes)

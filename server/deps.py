@@ -9,7 +9,8 @@ from fastapi import Depends, HTTPException, Request
 
 from rag.assistant import Assistant
 
-OPEN_PATHS = frozenset({"/health", "/ready"})  # probes must work without a key
+# Probes must work without a key, and a browser cannot send one to the docs page.
+OPEN_PATHS = frozenset({"/health", "/ready", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
 
 
 def current_assistant(request: Request) -> Assistant:

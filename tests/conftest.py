@@ -87,6 +87,50 @@ def owls_corpus(tmp_path: Path) -> Path:
     return folder
 
 
+def make_pdf(pages: list[str], title: str | None = None) -> bytes:
+    """A real PDF, one page per string, made with fpdf2."""
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    if title:
+        pdf.set_title(title)
+    pdf.set_font("helvetica", size=12)
+    for text in pages:
+        pdf.add_page()
+        pdf.multi_cell(0, 10, text)
+    return bytes(pdf.output())
+
+
+LIGHTHOUSE_PAGES = [
+    "The Harbour Lighthouse\n\nThe lighthouse stands on the northern breakwater of the old harbour. "
+    "It was built of granite blocks brought by ship from the quarries along the coast. "
+    "Its lamp was first lit on a stormy evening in the autumn, and it has guided fishing boats ever since.",
+    "The keeper's cat is named Biscuit and sleeps in the lamp room every winter. "
+    "Visitors may climb the one hundred and twelve steps on Sundays.",
+]
+GARDEN_MD = """# Garden handbook
+
+## Tomatoes
+
+Tomatoes need at least six hours of direct sun each day. ![tracker](http://example.invalid/pixel.png)
+Water them at the base, never on the leaves.
+
+## Roses
+
+Roses are pruned in late winter, just before the buds swell. See [the rose society](http://example.invalid/).
+"""
+
+
+@pytest.fixture
+def paged_corpus(tmp_path: Path) -> Path:
+    """A two-page PDF with a fact on page 2 in a chunk that starts on page 1, and Markdown with headings."""
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    (folder / "lighthouse.pdf").write_bytes(make_pdf(LIGHTHOUSE_PAGES, title="The Harbour Lighthouse"))
+    (folder / "garden.md").write_text(GARDEN_MD)
+    return folder
+
+
 @pytest.fixture
 def assistant(settings: Settings, embedder: BaseEmbedding) -> Assistant:
     """An assistant over an empty store in a temporary directory."""

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 
 from rag.settings import Settings
+from ui.render import failure_message
 
 TIMEOUT_SECONDS = 300.0  # an upload waits for its ingestion
 
@@ -19,7 +20,12 @@ class ServerUnreachable(Exception):
 
 
 class ServerError(Exception):
-    """The API answered with an error status."""
+    """The API answered with an error status; the message is the server's own words, without the code."""
+
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
 
 
 @dataclass(frozen=True)
@@ -59,8 +65,58 @@ class Api:
         except httpx.HTTPError as exc:
             raise ServerUnreachable(str(exc)) from exc
 
+    def explain(self, exc: ServerError | ServerUnreachable) -> str:
+        """Why a call failed, in words for the reader: no status codes, and the command that helps."""
+        if isinstance(exc, ServerError):
+            return failure_message(exc.status, exc.detail)
+        return (
+            f"The server at {self.url} is unreachable. Start the API with `make serve` "
+            "(or the API and the chat together with `make run`)."
+        )
+
     def health(self) -> dict[str, Any]:
         return self._request("GET", "/health")
+
+    def config(self) -> dict[str, Any]:
+        """The server's public settings: limits and file types."""
+        return self._request("GET", "/config")
+
+    def conversations(self) -> list[dict[str, Any]]:
+        return self._request("GET", "/conversations")
+
+    def conversation(self, conversation_id: str) -> dict[str, Any]:
+        return self._request("GET", f"/conversations/{conversation_id}")
+
+    def new_conversation(self) -> dict[str, Any]:
+        return self._request("POST", "/conversations")
+
+    def rename_conversation(self, conversation_id: str, title: str) -> dict[str, Any]:
+        return self._request("PATCH", f"/conversations/{conversation_id}", json={"title": title})
+
+    def delete_conversation(self, conversation_id: str) -> None:
+        self._request("DELETE", f"/conversations/{conversation_id}")
+
+    def add_exchange(self, conversation_id: str, question: str, answer: dict[str, Any]) -> dict[str, Any]:
+        """Keep a question and its answer in the conversation; returns the exchange with its id."""
+        body = {"question": question, "answer": answer}
+        return self._request("POST", f"/conversations/{conversation_id}/exchanges", json=body)
+
+    def give_feedback(
+        self, conversation_id: str, exchange_id: int, rating: str, comment: str | None = None
+    ) -> None:
+        path = f"/conversations/{conversation_id}/exchanges/{exchange_id}/feedback"
+        self._request("PUT", path, json={"rating": rating, "comment": comment or None})
+
+    def feedback_jsonl(self) -> str:
+        """All feedback as evaluation questions, one JSON object a line."""
+        headers = _headers(self.admin_key)
+        try:
+            response = httpx.get(f"{self.url}/feedback.jsonl", headers=headers, timeout=TIMEOUT_SECONDS)
+        except httpx.HTTPError as exc:
+            raise ServerUnreachable(str(exc)) from exc
+        if response.status_code >= 400:
+            _json(response)
+        return response.text
 
     def documents(self) -> list[dict[str, Any]]:
         return self._request("GET", "/documents")
@@ -96,5 +152,5 @@ def _json(response: httpx.Response) -> Any:
             detail = response.json().get("detail", response.text)
         except ValueError:
             detail = response.text
-        raise ServerError(f"{response.status_code}: {detail}")
+        raise ServerError(response.status_code, str(detail))
     return response.json() if response.content else None

@@ -30,13 +30,13 @@ async def ask(body: AskRequest, assistant: AssistantDep, request: Request) -> An
 
 
 def record(request: Request, assistant: Assistant, question: str, done: Done) -> None:
-    """Stage timings into the metrics and the log; the question itself only when allowed."""
+    """Stage timings into the metrics and the request's log line; the question itself only when allowed."""
     request.app.state.metrics.observe_timing(done.timing)
     extra: dict[str, object] = {**done.timing, "abstained": done.answer.abstained}
     extra["answerer"] = done.answer.answerer
     if assistant.settings.log_questions:
         extra["question"] = question
-    log.info("answered", extra=extra)
+    request.state.log_fields = extra
 
 
 @router.post(

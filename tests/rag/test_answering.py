@@ -2,6 +2,7 @@ import re
 
 from rag.answering import MAX_ANSWER_WORDS, NOT_FOUND
 from rag.assistant import Assistant
+from tests.conftest import ingest_into
 
 
 def markers(text: str) -> set[int]:
@@ -32,3 +33,26 @@ def test_answer_is_short(corpus_assistant: Assistant) -> None:
 def test_off_topic_question_abstains_with_no_citations(corpus_assistant: Assistant) -> None:
     answer = corpus_assistant.ask("How do I bake sourdough bread?")
     assert answer.abstained and answer.citations == [] and answer.answer == NOT_FOUND
+
+
+def test_pdf_citation_gives_the_page_of_the_quoted_sentence_not_of_the_passage_start(
+    assistant: Assistant, paged_corpus
+) -> None:
+    ingest_into(assistant, paged_corpus)
+    answer = assistant.ask("What is the name of the keeper's cat?")
+    citation = answer.citations[0]
+    assert citation.source == "lighthouse.pdf" and "Biscuit" in answer.answer
+    assert citation.start_char == 0  # the passage starts on page 1 ...
+    assert citation.page == 2  # ... and the quoted sentence is on page 2
+    first = citation.sentences[0]
+    assert citation.text[first.start : first.end] == first.text and "Biscuit" in first.text
+
+
+def test_markdown_citation_names_the_section_of_the_quoted_sentence(
+    assistant: Assistant, paged_corpus
+) -> None:
+    ingest_into(assistant, paged_corpus)
+    answer = assistant.ask("When are roses pruned?")
+    citation = answer.citations[0]
+    assert citation.source == "garden.md" and citation.page is None
+    assert citation.section == "Roses"

@@ -7,28 +7,16 @@ from pathlib import Path
 
 import docx
 import pytest
-from fpdf import FPDF
 from pypdf import PdfReader, PdfWriter
 
 from rag.assistant import Assistant
 from rag.documents import read_document
 from rag.errors import DocumentTooLarge, UnreadableDocument
 from rag.readers import ReadLimits
-from tests.conftest import ingest_into
+from tests.conftest import ingest_into, make_pdf
 from tests.hostile_files import expanding_docx, inflating_pdf, many_page_pdf, paragraph
 
 LIMIT = 1_000_000
-
-
-def make_pdf(pages: list[str], title: str | None = None) -> bytes:
-    pdf = FPDF()
-    if title:
-        pdf.set_title(title)
-    pdf.set_font("helvetica", size=12)
-    for text in pages:
-        pdf.add_page()
-        pdf.multi_cell(0, 10, text)
-    return bytes(pdf.output())
 
 
 def make_docx(title: str, paragraphs: list[str]) -> bytes:

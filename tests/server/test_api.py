@@ -27,6 +27,7 @@ def test_ask_answers_with_citations_that_match_the_markers(api: TestClient) -> N
         "start_char",
         "end_char",
         "page",
+        "section",
         "sentences",
         "quote",
     }

@@ -103,10 +103,10 @@ def test_cors_is_off_by_default_and_follows_settings(api: TestClient, corpus_ass
         assert response.headers["access-control-allow-origin"] == "https://intranet.example"
 
 
-def test_logs_are_json_with_request_id_and_no_question_text(
+def test_logs_are_one_json_line_per_request_with_its_timings_and_no_question_text(
     api: TestClient, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    configure_logging()
+    configure_logging(log_format="json")
     try:
         api.post(
             "/ask",
@@ -116,6 +116,22 @@ def test_logs_are_json_with_request_id_and_no_question_text(
     finally:
         logging.getLogger().handlers = []
     lines = [json.loads(line) for line in capfd.readouterr().err.splitlines() if line.startswith("{")]
-    answered = next(line for line in lines if line["message"] == "answered")
-    assert answered["request_id"] == "r-1" and "retrieve_ms" in answered and "answer_ms" in answered
+    mine = [line for line in lines if line["request_id"] == "r-1"]
+    assert len(mine) == 1
+    assert mine[0]["path"] == "/ask" and mine[0]["status"] == 200
+    assert "retrieve_ms" in mine[0] and "answer_ms" in mine[0] and mine[0]["abstained"] in (True, False)
     assert all("secret plans" not in json.dumps(line) for line in lines)
+
+
+def test_readable_logs_put_a_streamed_answer_on_one_plain_line(
+    api: TestClient, capfd: pytest.CaptureFixture[str]
+) -> None:
+    configure_logging(log_format="text")
+    try:
+        api.post("/ask/stream", json={"question": "How many troops?"}, headers={"X-Request-ID": "r-2"})
+    finally:
+        logging.getLogger().handlers = []
+    lines = [line for line in capfd.readouterr().err.splitlines() if "[r-2]" in line]
+    assert len(lines) == 1, lines
+    assert "POST /ask/stream 200" in lines[0] and "retrieve_ms=" in lines[0]
+    assert "\x1b[" not in lines[0] and not lines[0].startswith("{")

@@ -1,27 +1,36 @@
 """The real Streamlit script, driven by AppTest against a real server on loopback."""
 
+import re
+
+import httpx
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from rag.assistant import Assistant
 from rag.settings import Settings
 from server.app import create_app
-from tests.conftest import free_port, open_streamlit, serve
+from tests.conftest import ROOT, free_port, llm_assistant, open_streamlit, serve
 
 
 def run_app(monkeypatch: pytest.MonkeyPatch, api_url: str) -> AppTest:
-    return open_streamlit(monkeypatch, "app.py", api_url)
+    return open_streamlit(monkeypatch, "chat.py", api_url)
 
 
-def test_chat_shows_the_answer_and_expandable_citations(monkeypatch, live_server: str) -> None:
+def test_chat_shows_the_answer_with_linked_markers_and_highlighted_citations(
+    monkeypatch, live_server: str
+) -> None:
     app = run_app(monkeypatch, live_server)
-    assert "chunks indexed" in app.sidebar.success[0].value
+    assert "passages indexed" in app.sidebar.success[0].value
     app.chat_input[0].set_value("What agreement did Russia and North Korea recently sign?").run()
     messages = app.chat_message
     assert [m.name for m in messages] == ["user", "assistant"]
-    assert "defence pact" in messages[1].markdown[0].value
-    assert "[1]" in messages[1].markdown[0].value
-    assert "north-korean-troops-to-russia.txt" in messages[1].expander[0].label
+    answer, cards = messages[1].html[0].value, messages[1].html[1].value
+    assert "defence pact" in answer
+    assert re.search(r'<a class="qa-ref" href="#(x\d+-cite-1)"', answer)
+    anchor = re.search(r'href="#([^"]+)"', answer).group(1)
+    assert f'id="{anchor}"' in cards
+    assert "north-korean-troops-to-russia.txt" in cards
+    assert re.search(r"<mark>[^<]*defence pact", cards)
 
 
 def test_chat_keeps_the_conversation(monkeypatch, live_server: str) -> None:
@@ -30,7 +39,8 @@ def test_chat_keeps_the_conversation(monkeypatch, live_server: str) -> None:
     app.chat_input[0].set_value("Who won the 2022 FIFA World Cup final?").run()
     messages = app.chat_message
     assert [m.name for m in messages] == ["user", "assistant", "user", "assistant"]
-    assert "could not find" in messages[3].markdown[0].value
+    assert "Not in the documents" in messages[3].html[0].value
+    assert "could not find" in messages[3].html[0].value and "rephrasing" in messages[3].html[0].value
 
 
 def test_unreachable_server_is_reported_plainly(monkeypatch) -> None:
@@ -54,8 +64,81 @@ def test_chat_sends_its_key_to_a_server_that_requires_one(monkeypatch, corpus_as
         monkeypatch.setenv("UI_API_KEY", "chat-key")
         app = run_app(monkeypatch, url)
         app.chat_input[0].set_value("How many casualties a day is Russia suffering in Ukraine?").run()
-        assert "1200" in app.chat_message[1].markdown[0].value
+        assert "1200" in app.chat_message[1].html[0].value
         monkeypatch.setenv("UI_API_KEY", "wrong-key")
         app = run_app(monkeypatch, url)
         app.chat_input[0].set_value("How many casualties a day is Russia suffering in Ukraine?").run()
-        assert "401" in app.chat_message[1].error[0].value
+        refusal = app.chat_message[1].error[0].value
+        assert "key" in refusal and "401" not in refusal
+
+
+def test_empty_chat_offers_questions_made_from_the_document_titles(monkeypatch, live_server: str) -> None:
+    app = run_app(monkeypatch, live_server)
+    examples = [b for b in app.button if b.label.startswith("What")]
+    assert examples and any("North Korean Troops To Russia" in b.label for b in examples)
+    examples[0].click().run()
+    assert [m.name for m in app.chat_message] == ["user", "assistant"]
+    assert app.query_params["c"]
+
+
+def stored_conversation(api_url: str, question: str) -> str:
+    conversation = httpx.post(f"{api_url}/conversations").json()["id"]
+    answer = httpx.post(f"{api_url}/ask", json={"question": question}).json()
+    body = {"question": question, "answer": answer}
+    httpx.post(f"{api_url}/conversations/{conversation}/exchanges", json=body).raise_for_status()
+    return conversation
+
+
+def test_a_conversation_in_the_address_is_resumed(monkeypatch, live_server: str) -> None:
+    question = "How many casualties a day is Russia suffering in Ukraine?"
+    conversation = stored_conversation(live_server, question)
+    monkeypatch.setenv("API_URL", live_server)
+    app = AppTest.from_file(str(ROOT / "ui" / "chat.py"), default_timeout=60)
+    app.query_params["c"] = conversation
+    app.run()
+    assert app.chat_message[0].text[0].value == question
+    assert "1200" in app.chat_message[1].html[0].value
+    app.chat_message[1].feedback[0].set_value(1).run()
+    stored = httpx.get(f"{live_server}/conversations/{conversation}").json()
+    assert stored["exchanges"][0]["feedback"]["rating"] == "up"
+
+
+def test_sidebar_renames_and_deletes_the_open_conversation(monkeypatch, live_server: str) -> None:
+    conversation = stored_conversation(live_server, "Where could the troops be used?")
+    monkeypatch.setenv("API_URL", live_server)
+    app = AppTest.from_file(str(ROOT / "ui" / "chat.py"), default_timeout=60)
+    app.query_params["c"] = conversation
+    app.run()
+    app.sidebar.text_input(key=f"title-{conversation}").set_value("Troops").run()
+    app.sidebar.button(key="rename").click().run()
+    assert httpx.get(f"{live_server}/conversations/{conversation}").json()["title"] == "Troops"
+    app.sidebar.button(key="delete").click().run()
+    assert "cannot be undone" in app.sidebar.warning[0].value
+    app.sidebar.button(key="delete-yes").click().run()
+    assert httpx.get(f"{live_server}/conversations/{conversation}").status_code == 404
+    assert not app.chat_message and "deleted" in app.success[0].value
+
+
+def test_an_llm_answer_shows_with_linked_citations(monkeypatch, corpus_assistant, fake_llm_server) -> None:
+    app_under_test = create_app(assistant=llm_assistant(corpus_assistant, fake_llm_server[0], "cite-first"))
+    with serve(app_under_test) as url:
+        app = run_app(monkeypatch, url)
+        app.chat_input[0].set_value("How many casualties a day is Russia suffering in Ukraine?").run()
+    answer = app.chat_message[1].html[0].value
+    assert "According to the documents" in answer and 'class="qa-ref"' in answer
+    assert 'class="qa-card"' in app.chat_message[1].html[1].value
+
+
+def test_a_fallback_notice_is_shown_beside_the_answer(monkeypatch, corpus_assistant, fake_llm_server) -> None:
+    app_under_test = create_app(assistant=llm_assistant(corpus_assistant, fake_llm_server[0], "no-cite"))
+    with serve(app_under_test) as url:
+        app = run_app(monkeypatch, url)
+        app.chat_input[0].set_value("How many casualties a day is Russia suffering in Ukraine?").run()
+    assert "1200" in app.chat_message[1].html[0].value
+    assert app.chat_message[1].warning[0].value
+
+
+def test_the_app_opens_on_the_chat_page(monkeypatch, live_server: str) -> None:
+    app = open_streamlit(monkeypatch, "app.py", live_server)
+    assert app.title[0].value == "Ask your documents"
+    assert app.chat_input

@@ -1,0 +1,87 @@
+"""What the chat shows, checked without a browser: escaping, highlighting, labels, wording."""
+
+from ui import render
+
+
+def citation(**overrides: object) -> dict:
+    text = "Intro sentence here. The cat is named Biscuit. ![x](http://evil.example/p.png) <b>bold</b>"
+    start = text.index("The cat")
+    end = text.index("Biscuit.") + len("Biscuit.")
+    quote = text.index("Biscuit")
+    return {
+        "id": 1,
+        "source": "lighthouse.pdf",
+        "title": "The <Harbour> Lighthouse",
+        "text": text,
+        "chunk_id": "abc-def-00002",
+        "page": 2,
+        "section": None,
+        "sentences": [{"start": start, "end": end, "text": text[start:end]}],
+        "quote": {"start": quote, "end": quote + 7, "text": "Biscuit"},
+    } | overrides
+
+
+def test_quoted_sentence_is_marked_and_the_exact_answer_emphasised() -> None:
+    card = render.citation_html(citation(), "x1")
+    assert "<mark>The cat is named </mark><mark><strong>Biscuit</strong></mark><mark>.</mark>" in card
+    assert 'id="x1-cite-1"' in card
+
+
+def test_document_markup_stays_text() -> None:
+    card = render.citation_html(citation(), "x1")
+    assert "<b>" not in card and "&lt;b&gt;bold&lt;/b&gt;" in card
+    assert "<img" not in card and "![x](http://evil.example/p.png)" in card
+    assert "The &lt;Harbour&gt; Lighthouse" in card
+    answer = render.answer_html("See ![x](http://evil.example/p.png) <script>x</script> [1]", "x1", {1})
+    assert "<script>" not in answer and "<img" not in answer
+
+
+def test_markers_link_to_their_cards_and_unknown_markers_stay_text() -> None:
+    answer = render.answer_html("Biscuit. [1] Also [7]", "x9", {1})
+    assert '<a class="qa-ref" href="#x9-cite-1"' in answer and "Also [7]" in answer
+
+
+def test_location_tells_two_passages_of_one_file_apart() -> None:
+    first = render.location(citation(chunk_id="a-b-00000", page=1))
+    second = render.location(citation(chunk_id="a-b-00003", page=1))
+    assert first == "lighthouse.pdf · page 1 · passage 1" and second == "lighthouse.pdf · page 1 · passage 4"
+    assert "section “Roses”" in render.location(citation(page=None, section="Roses"))
+
+
+def test_long_passage_shows_an_excerpt_around_the_quote_and_the_whole_on_demand() -> None:
+    text = "filler words " * 100 + "The fact is here." + " more words" * 100
+    start = text.index("The fact")
+    c = citation(
+        text=text, sentences=[{"start": start, "end": start + 17, "text": "The fact is here."}], quote=None
+    )
+    card = render.citation_html(c, "x1")
+    excerpt = card.split("<details>")[0]
+    assert "<mark>The fact is here.</mark>" in excerpt and excerpt.count("filler") < 40
+    assert "Show the whole passage" in card
+
+
+def test_passage_without_known_sentences_is_shown_unmarked() -> None:
+    card = render.citation_html(citation(sentences=[], quote=None), "x1")
+    assert "<mark>" not in card and "Biscuit" in card
+
+
+def test_human_wording() -> None:
+    assert render.plural(1, "document") == "1 document" and render.plural(2, "document") == "2 documents"
+    assert render.human_time("2026-11-26T14:05:09+00:00") == "26 Nov 2026, 14:05 UTC"
+    assert render.human_size(50_000_000) == "50 MB"
+    assert render.example_questions(["Garden handbook", "Garden handbook", " "]) == [
+        "What does “Garden handbook” say?"
+    ]
+
+
+def test_refusals_never_show_an_http_status() -> None:
+    for status in (401, 413, 415, 422, 429, 500, 503):
+        message = render.failure_message(status, "file is 60,000,000 bytes; the limit is 50,000,000")
+        assert str(status) not in message
+    assert render.failure_message(422, "question is empty") == "Question is empty."
+
+
+def test_labels_made_from_documents_render_no_markdown() -> None:
+    assert render.plain("![x](http://evil.example/p.png) :smile: a_b") == (
+        "\\!\\[x\\]\\(http\\://evil\\.example/p\\.png\\) \\:smile\\: a\\_b"
+    )

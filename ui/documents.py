@@ -1,0 +1,189 @@
+"""Operators' page: documents in the store, upload, re-ingest, delete, last report, feedback export."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from rag.settings import Settings
+from ui import client, render
+
+api = client.Api.from_settings(Settings())
+state = st.session_state
+OUTCOMES = {
+    "added": "added",
+    "changed": "replaced the earlier version",
+    "unchanged": "unchanged: the store already holds this content",
+}
+
+
+def outcome(report: dict[str, Any], name: str) -> str:
+    """What an ingestion did with one file, in words."""
+    if name in report["failed"]:
+        return f"failed: {report['failed'][name]}"
+    return next((words for key, words in OUTCOMES.items() if name in report[key]), "saved")
+
+
+def upload(files: list[Any], limit: int | None) -> None:
+    """Upload the files one by one, with progress, and keep a line per file saying what happened."""
+    results: list[dict[str, str]] = []
+    progress = st.progress(0.0)
+    for i, file in enumerate(files):
+        progress.progress(
+            i / len(files), text=f"Uploading and ingesting {file.name} ({i + 1} of {len(files)})…"
+        )
+        data = file.getvalue()
+        if limit is not None and len(data) > limit:
+            results.append({"File": file.name, "Result": f"failed: larger than {render.human_size(limit)}"})
+            continue
+        try:
+            response = api.upload(file.name, data)
+        except (client.ServerError, client.ServerUnreachable) as exc:
+            results.append({"File": file.name, "Result": f"failed: {api.explain(exc)}"})
+            continue
+        state.last_report, state.last_report_full = response["report"], False
+        results.append({"File": file.name, "Result": outcome(response["report"], response["saved"])})
+    progress.progress(1.0, text="Done.")
+    state.upload_results = results
+    state.uploader_round = state.get("uploader_round", 0) + 1  # a fresh, empty uploader
+    st.rerun()
+
+
+def reingest() -> None:
+    """Button callback: run the ingestion, then untick "full" so the next run is incremental again."""
+    full = state.get("full", False)
+    try:
+        state.last_report = api.reingest(full)
+        state.last_report_full = full
+    except (client.ServerError, client.ServerUnreachable) as exc:
+        state.flash = api.explain(exc)
+    state.full = False
+
+
+def show_report(report: dict[str, Any], full: bool) -> None:
+    st.subheader("Last ingestion" + (" (full rebuild)" if full else ""))
+    # A full rebuild re-embeds every stored document: "changed" would say they all changed.
+    rewritten = "re-embedded" if full else "changed"
+    counts = [
+        render.plural(len(report["added"]), "added", "added"),
+        render.plural(len(report["changed"]), rewritten, rewritten),
+        render.plural(len(report["unchanged"]), "unchanged", "unchanged"),
+        render.plural(len(report["removed"]), "removed", "removed"),
+        render.plural(len(report["failed"]), "failed", "failed"),
+    ]
+    passages = render.plural(report["chunks_written"], "passage")
+    st.write(f"{' · '.join(counts)} · {passages} written in {report['seconds']:.1f} s")
+    for source, reason in report["failed"].items():
+        st.error(render.plain(f"{source}: {reason}"))
+    for source, reason in report["skipped"].items():
+        st.warning(render.plain(f"skipped {source}: {reason}"))
+    for source, note in report["notes"].items():
+        st.info(render.plain(f"{source}: {note}"))
+
+
+def delete_controls(documents: list[dict[str, Any]]) -> None:
+    """Pick a document and delete it, after a confirmation."""
+    doomed = st.selectbox("Document", [d["source"] for d in documents])
+    if state.get("confirm_delete") != doomed:
+        if st.button("Delete document…"):
+            state.confirm_delete = doomed
+            st.rerun()
+        return
+    st.warning(
+        f"Delete “{doomed}” from the store and its file from the corpus folder? This cannot be undone."
+    )
+    yes, no = st.columns(2)
+    if yes.button("Yes, delete", type="primary"):
+        try:
+            api.delete(doomed)
+            state.flash_ok = f"Deleted “{render.plain(doomed)}”."
+        except (client.ServerError, client.ServerUnreachable) as exc:
+            state.flash = api.explain(exc)
+        state.confirm_delete = None
+        st.rerun()
+    if no.button("Cancel"):
+        state.confirm_delete = None
+        st.rerun()
+
+
+st.title("Documents")
+if message := state.pop("flash", None):
+    st.error(message)
+if message := state.pop("flash_ok", None):
+    st.success(message)
+
+try:
+    documents: list[dict[str, Any]] | None = api.documents()
+    config: dict[str, Any] | None = api.config()
+except (client.ServerError, client.ServerUnreachable) as exc:
+    documents = config = None
+    st.subheader("In the store: unknown")
+    st.error(f"{api.explain(exc)} Then reload this page.")
+    st.stop()
+
+st.subheader(f"In the store: {render.plural(len(documents), 'document')}")
+if documents:
+    st.dataframe(
+        [
+            {
+                "Document": d["source"],
+                "Title": d["title"],
+                "Passages": d["chunks"],
+                "Added or updated": render.human_time(d["ingested_at"]),
+            }
+            for d in documents
+        ],
+        width="stretch",
+        hide_index=True,
+    )
+
+st.subheader("Add documents")
+limit = config["max_file_bytes"] if config else None
+types = config["file_types"] if config else []
+st.caption(
+    f"Accepted: {', '.join('.' + t for t in types)}; up to {render.human_size(limit or 0)} a file "
+    "(the server's limit). Each upload is ingested at once."
+)
+files = st.file_uploader(
+    "Files to add",
+    type=types or None,
+    accept_multiple_files=True,
+    max_upload_size=max(1, round((limit or 1) / 10**6)),  # in MB, as the page says
+    key=f"uploader-{state.get('uploader_round', 0)}",
+)
+if files and st.button("Upload and ingest", type="primary"):
+    upload(files, limit)
+for result in state.get("upload_results", []):
+    shown = st.error if result["Result"].startswith("failed") else st.success
+    shown(render.plain(f"{result['File']}: {result['Result']}"))
+
+st.subheader("Re-ingest the corpus folder")
+left, right = st.columns(2)
+right.checkbox("Full rebuild (re-embed every document)", key="full")
+left.button("Re-ingest the corpus", on_click=reingest)
+
+if documents:
+    st.subheader("Delete a document")
+    delete_controls(documents)
+
+st.subheader("Feedback from the chat")
+try:
+    feedback = api.feedback_jsonl()
+    lines = feedback.count("\n")
+    st.caption(
+        f"{render.plural(lines, 'rated answer')}, as evaluation questions: "
+        "`python -m rag.eval --qa feedback.jsonl --corpus corpus`."
+    )
+    st.download_button(
+        "Download feedback (JSONL)", feedback, file_name="feedback.jsonl", mime="application/x-ndjson"
+    )
+except (client.ServerError, client.ServerUnreachable) as exc:
+    st.caption(f"Feedback cannot be exported: {api.explain(exc)}")
+
+if "last_report" in state:
+    show_report(state.last_report, state.get("last_report_full", False))
