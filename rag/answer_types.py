@@ -53,7 +53,7 @@ _NUMBER_WORDS = (
     r"hundred|thousand|million|billion|trillion|dozen|half|a\s+third|a\s+quarter"
 )
 _NUMBER = re.compile(
-    rf"(?:[$£€¥]\s?)?(?<![\d,.])(?!(?:1[0-9]|20)\d\d\b(?!\s*(?:%|percent)))(?:\d[\d,.]*\d|\d)"
+    rf"(?:[$£€¥]\s?)?(?<![\d,.])(?:\d[\d,.]*\d|\d)"
     rf"(?![\d]|st\b|nd\b|rd\b|th\b)(?:\s*(?:%|percent|per\s+cent))?"
     rf"(?:\s*(?:{_NUMBER_WORDS}))?"
     rf"|\b(?:{_NUMBER_WORDS})(?:[\s-]+(?:{_NUMBER_WORDS}))*\b",
@@ -65,6 +65,11 @@ _NAME = re.compile(
     r"(?:[A-Z][\w'’-]*|\d+\b(?![,.]\d)))*"
 )
 _MONTH_OR_DAY = re.compile(rf"{_MONTH}|monday|tuesday|wednesday|thursday|friday|saturday|sunday", re.I)
+# "in 1998" is a date, not a count; "around 1200 casualties" is a count.
+_YEAR_CUE = re.compile(
+    rf"(?:\b(?:in|since|by|until|from|during|of|early|late|mid|year)|{_MONTH}|\d)\s+\|(?:1[0-9]|20)\d\d$",
+    re.I,
+)
 _PLACE_CUE = re.compile(r"\b(?:in|at|from|to|near|into|on|across|towards?|between)\s+(?:the\s+)?$", re.I)
 _SENTENCE_OPENERS = frozenset(
     [
@@ -187,7 +192,12 @@ def candidates(sentence: str, kind: AnswerType) -> list[Candidate]:
     if kind is AnswerType.DATE:
         found = [(m.start(), m.end()) for m in _DATE.finditer(sentence)]
     elif kind is AnswerType.NUMBER:
-        found = [(m.start(), m.end()) for m in _NUMBER.finditer(sentence) if m.group().strip()]
+        found = [
+            (m.start(), m.end())
+            for m in _NUMBER.finditer(sentence)
+            if m.group().strip()
+            and not _YEAR_CUE.search(sentence[max(0, m.start() - 12) : m.start()] + "|" + m.group())
+        ]
     else:
         found = []
         for m in _NAME.finditer(sentence):
