@@ -308,3 +308,25 @@ def api_process(env: dict[str, str], log: Path) -> Iterator[str]:
             yield f"http://127.0.0.1:{port}"
         finally:
             stop(server)
+
+
+# Modules that start processes (API, ingest, Chroma, Streamlit, Chromium) or score whole dev sets;
+# `make test-quick` leaves them out.
+SLOW_MODULES = {
+    "test_api_processes.py",
+    "test_chroma_server.py",
+    "test_mcp.py",
+    "test_openai.py",
+    "test_openai_llm.py",
+    "test_second_process.py",
+    "test_startup.py",
+    "test_reingest_while_serving.py",
+    "test_browser.py",
+    "test_cli.py",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.name in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
