@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
 from rag.assistant import Assistant, build_assistant
+from rag.embedding import set_torch_threads
 from rag.errors import (
     CorpusNotFound,
     DocumentNotFound,
@@ -24,8 +26,8 @@ from rag.errors import (
     UnsupportedFile,
 )
 from rag.settings import Settings, get_settings
-from server import limits, observability
-from server.deps import require_api_key
+from server import observability
+from server.limits import Guard
 from server.routes import documents, qa
 
 # Most specific first: the first matching class decides.
@@ -53,6 +55,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        set_torch_threads(settings.torch_threads)  # per process: each worker runs its own lifespan
         app.state.assistant = assistant or build_assistant(settings)
         yield
 
@@ -61,7 +64,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
         description="Answers questions over a folder of documents, citing the passages that hold the answer.",
         version="0.1.0",
         lifespan=lifespan,
-        dependencies=[Depends(require_api_key)],
+        max_body_size=settings.max_body_bytes,  # counted as the bytes stream, Content-Length or not
     )
     app.state.metrics = observability.Metrics()
 
@@ -69,10 +72,16 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     async def rag_error(_: Request, exc: RagError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=status_for(exc))
 
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        # Without the offending input: a NaN or a lone surrogate in it cannot be written as JSON.
+        errors = [{k: e[k] for k in ("type", "loc", "msg") if k in e} for e in exc.errors()]
+        return JSONResponse({"detail": errors}, status_code=422)
+
     app.include_router(qa.router)
     app.include_router(documents.router)
-    # Middleware added last runs first: request ids and metrics wrap everything, limits come next.
-    limits.install(app, settings.rate_limit, settings.max_body_bytes)
+    # Middleware added last runs first: request ids and metrics wrap everything, the guard comes next.
+    app.add_middleware(Guard, settings=settings)
     observability.install(app, app.state.metrics)
     if settings.cors_origin_list:
         app.add_middleware(
