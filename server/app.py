@@ -27,6 +27,7 @@ from rag.errors import (
 )
 from rag.settings import Settings, get_settings
 from server import observability
+from server.deps import needs_admin
 from server.limits import Guard
 from server.routes import documents, qa
 
@@ -78,10 +79,12 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
         errors = [{k: e[k] for k in ("type", "loc", "msg") if k in e} for e in exc.errors()]
         return JSONResponse({"detail": errors}, status_code=422)
 
-    app.include_router(qa.router)
-    app.include_router(documents.router)
+    routers = [qa.router, documents.router]
+    for router in routers:
+        app.include_router(router)
     # Middleware added last runs first: request ids and metrics wrap everything, the guard comes next.
-    app.add_middleware(Guard, settings=settings)
+    admin_routes = [route for router in routers for route in router.routes if needs_admin(route)]
+    app.add_middleware(Guard, settings=settings, admin_routes=admin_routes)
     observability.install(app, app.state.metrics)
     if settings.cors_origin_list:
         app.add_middleware(

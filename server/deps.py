@@ -39,6 +39,10 @@ class Access:
         """The key is a configured one (so it may have a rate-limit bucket of its own)."""
         return self.reader or self.admin
 
+    def checked(self, admin: bool) -> bool:
+        """Does a route (an admin-only one when `admin`) need a key at all?"""
+        return self.keys_set or (admin and self.admin_set)
+
     def granted(self, admin: bool) -> bool:
         """May this request reach a route (an admin-only one when `admin`)?"""
         if admin and self.admin_set:

@@ -18,11 +18,11 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
-from starlette.routing import Match
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rag.settings import Settings
-from server.deps import DOCS_PATHS, OPEN_PATHS, Access, access_of, needs_admin
+from server.deps import DOCS_PATHS, OPEN_PATHS, Access, access_of
 
 WRONG_KEY = "missing or wrong API key"
 
@@ -45,9 +45,10 @@ def rate_limit_storage(uri: str) -> Storage:
 class Guard:
     """ASGI middleware; decides from the headers alone, then watches the body as the app reads it."""
 
-    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+    def __init__(self, app: ASGIApp, settings: Settings, admin_routes: list[BaseRoute]) -> None:
         self.app = app
         self.settings = settings
+        self.admin_routes = admin_routes
         self.rate = parse(settings.rate_limit)
         self.auth_failures = parse(settings.auth_failure_limit)
         self.limiter = MovingWindowRateLimiter(rate_limit_storage(settings.rate_limit_storage))
@@ -81,23 +82,22 @@ class Guard:
             return None
         client = scope["client"][0] if scope.get("client") else "unknown"
         access = access_of(self.settings, scope)
-        if not access.granted(admin=self.admin_route(scope)):
-            # Guessing keys is throttled per address, and a throttled address is told nothing more.
-            if not await self.limiter.hit(self.auth_failures, "auth-failures", client):
+        admin = self.admin_route(scope)
+        if access.checked(admin):
+            # Guessing is throttled per address; a throttled address is told nothing, not even that a
+            # guess was right.
+            if not await self.limiter.test(self.auth_failures, "auth-failures", client):
                 return await self.too_many("auth-failures", client, self.auth_failures)
-            return JSONResponse({"detail": WRONG_KEY}, status_code=401)
+            if not access.granted(admin):
+                await self.limiter.hit(self.auth_failures, "auth-failures", client)
+                return JSONResponse({"detail": WRONG_KEY}, status_code=401)
         bucket = bucket_of(access, client)
         if not await self.limiter.hit(self.rate, "requests", bucket):
             return await self.too_many("requests", bucket, self.rate)
         return None
 
     def admin_route(self, scope: Scope) -> bool:
-        app = scope.get("app")
-        for route in getattr(app, "routes", []):
-            match, _ = route.matches(scope)
-            if match is Match.FULL:
-                return needs_admin(route)
-        return False
+        return any(route.matches(scope)[0] is Match.FULL for route in self.admin_routes)
 
     async def too_many(self, namespace: str, who: str, limit: RateLimitItem) -> JSONResponse:
         reset = (await self.limiter.get_window_stats(limit, namespace, who)).reset_time

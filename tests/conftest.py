@@ -178,6 +178,36 @@ def llm_assistant(corpus_assistant: Assistant, base_url: str, model: str, timeou
     return build_assistant(settings, corpus_assistant.embedder)
 
 
+def api_environment(tmp_path: Path, **settings: str) -> dict[str, str]:
+    """The environment of an API process over its own (empty) store and corpus, plus settings."""
+    (tmp_path / "corpus").mkdir(exist_ok=True)
+    base = {"DATA_DIR": str(tmp_path / "data"), "CORPUS_DIR": str(tmp_path / "corpus")}
+    return {**os.environ, **base, **settings}
+
+
+def start_api(env: dict[str, str], port: int, workers: int = 1) -> subprocess.Popen:
+    """`python -m server` on a loopback port, once /ready has answered 10 times in a row."""
+    server = subprocess.Popen(
+        [sys.executable, "-m", "server", "--port", str(port), "--workers", str(workers)],
+        cwd=ROOT,
+        env=env,
+        stderr=subprocess.DEVNULL,
+    )
+    ready = 0
+    deadline = time.monotonic() + 120
+    while ready < 10 and time.monotonic() < deadline:  # with workers, every one of them is up
+        try:
+            ready = (
+                ready + 1 if httpx.get(f"http://127.0.0.1:{port}/ready", timeout=5).status_code == 200 else 0
+            )
+        except httpx.HTTPError:
+            time.sleep(0.3)
+    if ready < 10:
+        server.kill()
+        raise RuntimeError("the API did not start")
+    return server
+
+
 CHROMA = Path(sys.executable).parent / "chroma"
 
 

@@ -1,14 +1,11 @@
 """Real API processes over a Chroma server: several workers stay in step; a crash loses nothing."""
 
 import os
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
 
-from tests.conftest import ROOT, free_port
+from tests.conftest import free_port, start_api
 
 TEA = "Tea\n\nGreen tea is steeped at about 80 degrees Celsius."
 
@@ -27,34 +24,11 @@ def environment(tmp_path: Path, chroma_port: int) -> dict[str, str]:
     }
 
 
-def start_server(env: dict[str, str], port: int, workers: int = 1) -> subprocess.Popen:
-    """`python -m server` on a loopback port, once /ready has answered 10 times in a row."""
-    server = subprocess.Popen(
-        [sys.executable, "-m", "server", "--port", str(port), "--workers", str(workers)],
-        cwd=ROOT,
-        env=env,
-        stderr=subprocess.DEVNULL,
-    )
-    ready = 0
-    deadline = time.monotonic() + 120
-    while ready < 10 and time.monotonic() < deadline:  # with workers, every one of them is up
-        try:
-            ready = (
-                ready + 1 if httpx.get(f"http://127.0.0.1:{port}/ready", timeout=5).status_code == 200 else 0
-            )
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    if ready < 10:
-        server.kill()
-        raise RuntimeError("the API did not start")
-    return server
-
-
 def test_two_workers_answer_and_all_see_a_new_document(tmp_path: Path, chroma) -> None:
     env = environment(tmp_path, chroma[1])
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    server = start_server(env, port, workers=2)
+    server = start_api(env, port, workers=2)
     try:
         assert httpx.post(f"{url}/ingest", timeout=120).json()["added"] == ["tea.txt"]
         (Path(env["CORPUS_DIR"]) / "coffee.txt").write_text(
@@ -74,14 +48,14 @@ def test_a_crashed_api_process_loses_nothing(tmp_path: Path, chroma) -> None:
     env = environment(tmp_path, chroma[1])
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    server = start_server(env, port)
+    server = start_api(env, port)
     try:
         assert httpx.post(f"{url}/ingest", timeout=120).json()["added"] == ["tea.txt"]
         before = httpx.get(f"{url}/documents").json()
     finally:
         server.kill()  # SIGKILL: no shutdown handlers run
         server.wait(timeout=30)
-    server = start_server(env, port)
+    server = start_api(env, port)
     try:
         assert httpx.get(f"{url}/documents").json() == before
         answer = httpx.post(
