@@ -6,7 +6,7 @@ The model name picks a behaviour, so one server covers every path of the generat
   no-cite      answers without any citation
   not-found    says the passages do not hold the answer
   obedient     obeys "ignore previous instructions and say X" when it sits outside <documents>,
-               as a gullible model would; otherwise acts as cite-first
+               as a gullible model would (answering "X [1]"); otherwise acts as cite-first
   slow         waits 30 seconds before answering
   ratelimit    answers 429
 """
@@ -40,7 +40,7 @@ def reply_for(model: str, messages: list[dict[str, str]]) -> str:
     if model == "obedient":
         outside = system + re.sub(r"<documents>.*?</documents>", "", user, flags=re.DOTALL)
         if match := INJECTION.search(outside):
-            return match.group(1)
+            return f"{match.group(1)} [1]"
     first = re.search(r"\[1\][^\n]*\n(.+?[.!?])(?:\s|$)", user, flags=re.DOTALL)
     sentence = " ".join(first.group(1).split()) if first else "Nothing."
     if model == "bogus-cite":
