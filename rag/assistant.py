@@ -120,7 +120,7 @@ def validate_question(question: str, max_chars: int) -> str:
 
 
 def validate_history(history: list[Turn], max_turns: int, max_chars: int) -> list[Turn]:
-    """The history, or InvalidQuestion when it has too many turns or characters, or text that is not Unicode."""
+    """The history, or InvalidQuestion for too many turns or characters, or text that is not Unicode."""
     if len(history) > max_turns:
         raise InvalidQuestion(f"the history has {len(history)} turns; the limit is {max_turns}")
     chars = sum(len(turn.content) for turn in history)
