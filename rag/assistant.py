@@ -152,5 +152,7 @@ def build_assistant(
     retriever = Retriever(store, embedder, mode=mode, index_dir=settings.data_dir / "bm25")
     extractive = ExtractiveAnswerer(max_sentences=settings.answer_sentences)
     llm = llm or build_llm(settings)
-    answerer: Answerer = GenerativeAnswerer(llm, fallback=extractive) if llm else extractive
+    answerer: Answerer = (
+        GenerativeAnswerer(llm, fallback=extractive, deadline=settings.llm_timeout) if llm else extractive
+    )
     return Assistant(settings, store, embedder, retriever, answerer, llm)

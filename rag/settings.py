@@ -88,7 +88,9 @@ class Settings(BaseSettings):
     )
     llm_model: str | None = Field(None, description="Model name on the LLM server.")
     llm_api_key: SecretStr | None = Field(None, description="API key for the OpenAI-compatible server.")
-    llm_timeout: float = Field(30.0, gt=0, description="Seconds before an LLM call is given up.")
+    llm_timeout: float = Field(
+        30.0, gt=0, description="Seconds an LLM answer may take in all; then the extractive one stands in."
+    )
     llm_max_tokens: int = Field(256, ge=16, description="Longest generated answer, in tokens.")
     local_model_path: str | None = Field(
         None, description="GGUF file for ANSWERER=local (default: the bundled Gemma 3 270M)."

@@ -53,6 +53,15 @@ def test_llm_failure_falls_back_quickly_with_a_notice(
     assert "1200 casualties" in answer.answer and answer.answerer == "extractive"
 
 
+def test_llm_timeout_is_a_deadline_for_the_whole_answer(corpus_assistant, fake_llm_server) -> None:
+    # A word every 0.8 s never trips a per-read timeout of 2 s, and the whole answer takes over 10 s.
+    assistant = llm_assistant(corpus_assistant, fake_llm_server[0], "drip-0.8", timeout=2.0)
+    started = time.monotonic()
+    answer = assistant.ask(QUESTION)
+    assert time.monotonic() - started < 4
+    assert "within 2 s" in answer.notice and "1200 casualties" in answer.answer
+
+
 def test_llm_server_down_falls_back(corpus_assistant) -> None:
     answer = llm_assistant(corpus_assistant, f"http://127.0.0.1:{free_port()}/v1", "cite-first").ask(QUESTION)
     assert "APIConnectionError" in answer.notice and "1200 casualties" in answer.answer
