@@ -42,6 +42,12 @@ def show(message: dict[str, Any]) -> None:
         show_citations(message.get("citations", []))
         if message.get("notice"):
             st.warning(message["notice"])
+        if message.get("cut_short"):
+            st.error(cut_short(message["cut_short"]))
+
+
+def cut_short(detail: str) -> str:
+    return f"The answer above is incomplete: {detail}"
 
 
 with st.sidebar:
@@ -80,19 +86,31 @@ if question := st.chat_input("Ask a question about the documents"):
         show(answer)
     else:
         final: dict[str, Any] = {}
+        written: list[str] = []
 
         def tokens() -> Iterator[str]:
-            for event, data in itertools.chain([first], events):
-                if event == "token":
-                    yield data["text"]
-                elif event == "done":
-                    final.update(data["answer"])
+            try:
+                for event, data in itertools.chain([first], events):
+                    if event == "token":
+                        written.append(data["text"])
+                        yield data["text"]
+                    elif event == "done":
+                        final.update(data["answer"])
+                    elif event == "error":  # the server could not finish: a partial answer is not whole
+                        final["cut_short"] = data["detail"]
+            except client.ServerUnreachable:
+                pass
+            if not final:
+                final["cut_short"] = "the connection to the server ended before the answer was complete"
 
         with st.chat_message("assistant"):
             st.write_stream(tokens())
             show_citations(final.get("citations", []))
             if final.get("notice"):
                 st.warning(final["notice"])
-        answer = {"role": "assistant", "content": final.get("answer", "")}
+            if final.get("cut_short"):
+                st.error(cut_short(final["cut_short"]))
+        answer = {"role": "assistant", "content": final.get("answer", "".join(written))}
         answer |= {"citations": final.get("citations", []), "notice": final.get("notice")}
+        answer |= {"cut_short": final.get("cut_short")}
     st.session_state.messages.append(answer)
