@@ -208,6 +208,24 @@ def start_api(env: dict[str, str], port: int, workers: int = 1) -> subprocess.Po
     return server
 
 
+def streaming_api(tmp_path: Path, llm_url: str, model: str, grace: str) -> tuple[subprocess.Popen, str]:
+    """An API process answering through the fake LLM, its corpus of one document ingested."""
+    env = api_environment(
+        tmp_path,
+        ANSWERER="openai_like",
+        LLM_BASE_URL=llm_url,
+        LLM_MODEL=model,
+        LLM_TIMEOUT="120",
+        SHUTDOWN_GRACE_SECONDS=grace,
+    )
+    (tmp_path / "corpus" / "tea.txt").write_text("Tea\n\nGreen tea is steeped at about 80 degrees Celsius.")
+    port = free_port()
+    server = start_api(env, port)
+    url = f"http://127.0.0.1:{port}"
+    assert httpx.post(f"{url}/ingest", timeout=120).json()["added"] == ["tea.txt"]
+    return server, url
+
+
 CHROMA = Path(sys.executable).parent / "chroma"
 
 

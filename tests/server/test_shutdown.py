@@ -12,27 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import api_environment, free_port, start_api
+from tests.conftest import streaming_api
 
 QUESTION = {"question": "At what temperature is green tea steeped?"}
-
-
-def streaming_api(tmp_path: Path, llm_url: str, model: str, grace: str) -> tuple[subprocess.Popen, str]:
-    """An API process answering through the fake LLM, its corpus of one document ingested."""
-    env = api_environment(
-        tmp_path,
-        ANSWERER="openai_like",
-        LLM_BASE_URL=llm_url,
-        LLM_MODEL=model,
-        LLM_TIMEOUT="120",
-        SHUTDOWN_GRACE_SECONDS=grace,
-    )
-    (tmp_path / "corpus" / "tea.txt").write_text("Tea\n\nGreen tea is steeped at about 80 degrees Celsius.")
-    port = free_port()
-    server = start_api(env, port)
-    url = f"http://127.0.0.1:{port}"
-    assert httpx.post(f"{url}/ingest", timeout=120).json()["added"] == ["tea.txt"]
-    return server, url
 
 
 def events_with_sigterm(server: subprocess.Popen, url: str) -> Iterator[str]:

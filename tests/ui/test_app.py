@@ -1,12 +1,16 @@
 """The real Streamlit script, driven by AppTest against a real server on loopback."""
 
+import signal
+import threading
+import time
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from rag.assistant import Assistant
 from rag.settings import Settings
 from server.app import create_app
-from tests.conftest import free_port, open_streamlit, serve
+from tests.conftest import free_port, open_streamlit, serve, streaming_api
 
 
 def run_app(monkeypatch: pytest.MonkeyPatch, api_url: str) -> AppTest:
@@ -59,3 +63,26 @@ def test_chat_sends_its_key_to_a_server_that_requires_one(monkeypatch, corpus_as
         app = run_app(monkeypatch, url)
         app.chat_input[0].set_value("How many casualties a day is Russia suffering in Ukraine?").run()
         assert "401" in app.chat_message[1].error[0].value
+
+
+def test_chat_says_when_the_server_cut_an_answer_short(monkeypatch, tmp_path, fake_llm_server) -> None:
+    server, url = streaming_api(tmp_path, fake_llm_server[0], "drip-1.5", grace="1")
+    asked = len(fake_llm_server[1].state.requests)
+
+    def stop_mid_answer() -> None:  # SIGTERM once the model has started to answer
+        deadline = time.monotonic() + 60
+        while len(fake_llm_server[1].state.requests) == asked and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(2)
+        server.send_signal(signal.SIGTERM)
+
+    try:
+        app = run_app(monkeypatch, url)
+        threading.Thread(target=stop_mid_answer, daemon=True).start()
+        app.chat_input[0].set_value("At what temperature is green tea steeped?").run()
+        reply = app.chat_message[1]
+        assert reply.markdown[0].value.startswith("According")  # the words that did arrive
+        assert "incomplete" in reply.error[0].value and "shutting down" in reply.error[0].value
+    finally:
+        server.kill()
+        server.wait(timeout=30)
