@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 API_PORT ?= 8000
 UI_PORT ?= 8501
 
-.PHONY: install run ingest serve ui test test-chroma-server lint eval bench clean
+.PHONY: install run ingest serve ui test test-chroma-server redis-server lint eval bench clean
 
 install: $(STAMP)
 
@@ -33,9 +33,14 @@ run: install
 	$(PY) -m ingest
 	HOST=$(HOST) API_PORT=$(API_PORT) UI_PORT=$(UI_PORT) VENV=$(VENV) bash scripts/run.sh
 
-test: install
+test: install redis-server
 	$(PY) -m pytest
 	$(MAKE) test-chroma-server
+
+# The rate-limit tests run against a real Redis; without one they are skipped (and say so).
+redis-server:
+	@command -v redis-server >/dev/null || { apt-get update -qq && apt-get install -y -qq redis-server; } \
+		|| echo "WARNING: could not install redis-server; the shared rate-limit tests will be skipped"
 
 # The integration tests again, every store in one real `chroma run` server.
 test-chroma-server: install

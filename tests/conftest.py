@@ -226,6 +226,32 @@ def streaming_api(tmp_path: Path, llm_url: str, model: str, grace: str) -> tuple
     return server, url
 
 
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real `redis-server` on a loopback port (Debian package redis-server; `make test` installs it)."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("SKIPPED LOUDLY: redis-server is not installed (apt-get install redis-server)")
+    port = free_port()
+    folder = tmp_path_factory.mktemp("redis")
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", str(folder)],
+        stdout=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                process.kill()
+                raise RuntimeError("redis-server did not start") from None
+            time.sleep(0.1)
+    yield f"redis://127.0.0.1:{port}"
+    stop(process)
+
+
 CHROMA = Path(sys.executable).parent / "chroma"
 
 
