@@ -18,6 +18,7 @@ from tests.conftest import ROOT, api_environment, free_port, start_api
 
 READER, ADMIN = "reader-key", "admin-key"
 CAP = 2_000_000
+PROXY = "127.0.0.61"
 
 
 @pytest.fixture(scope="module")
@@ -39,8 +40,9 @@ def keyed_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
 
 @pytest.fixture(scope="module")
 def open_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
-    """An API process without keys, 5 requests a minute per client; yields its port."""
-    yield from running(api_environment(tmp_path_factory.mktemp("open"), RATE_LIMIT="5/minute"))
+    """An API process without keys, 5 requests a minute per client, behind one proxy; yields its port."""
+    env = api_environment(tmp_path_factory.mktemp("open"), RATE_LIMIT="5/minute", TRUSTED_PROXIES=PROXY)
+    yield from running(env)
 
 
 def running(env: dict[str, str]) -> Iterator[int]:
@@ -148,6 +150,15 @@ def test_forwarded_for_from_an_untrusted_peer_picks_no_bucket(open_api: int) -> 
     with client("127.0.0.42") as http:
         statuses = [http.get(url, headers={"X-Forwarded-For": f"10.0.0.{i}"}).status_code for i in range(6)]
     assert statuses == [200] * 5 + [429]
+
+
+def test_forwarded_for_from_a_trusted_proxy_names_the_client(open_api: int) -> None:
+    url = f"http://127.0.0.1:{open_api}/documents"
+    with client(PROXY) as proxy:
+        clients = [proxy.get(url, headers={"X-Forwarded-For": f"10.0.1.{i}"}).status_code for i in range(6)]
+        same = [proxy.get(url, headers={"X-Forwarded-For": "10.0.2.1"}).status_code for _ in range(6)]
+    assert clients == [200] * 6  # six clients behind the proxy, one request each
+    assert same == [200] * 5 + [429]
 
 
 def test_trickled_headers_are_cut_off(keyed_api: int) -> None:
