@@ -56,7 +56,8 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        set_torch_threads(settings.torch_threads)  # per process: each worker runs its own lifespan
+        if assistant is None:  # the serving process (each worker runs its own lifespan), not a test's
+            set_torch_threads(settings.torch_threads)
         app.state.assistant = assistant or build_assistant(settings)
         yield
 
