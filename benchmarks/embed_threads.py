@@ -1,9 +1,10 @@
 """Query-embedding latency under load, by torch thread count (TORCH_THREADS).
 
 Some threads embed queries back to back, as concurrent API requests do; one more measures each of its
-own query embeddings. Prints median and p95 for torch's default thread count and for 1.
+own query embeddings. Prints median and p95 for torch's default thread count and for 1. The settings
+take turns over several rounds, so a neighbour's load on a shared machine hits them alike.
 
-    python benchmarks/embed_threads.py [--load 4] [--samples 60]
+    python benchmarks/embed_threads.py [--load 4] [--samples 60] [--rounds 4]
 """
 
 from __future__ import annotations
@@ -61,23 +62,27 @@ def measure(embedder: object, load: int, samples: int) -> list[float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--load", type=int, default=4, help="threads embedding alongside the measured one")
-    parser.add_argument("--samples", type=int, default=60)
+    parser.add_argument("--samples", type=int, default=60, help="measured embeddings per setting")
+    parser.add_argument("--rounds", type=int, default=4)
     args = parser.parse_args()
     embedder = load_embedder()
     default = torch.get_num_threads()
-    embed_query(embedder, "warm up")
-    print(f"query embedding, {args.load} concurrent embedders, {args.samples} samples")
-    print("| torch threads | load | median ms | p95 ms |")
+    for _ in range(10):
+        embed_query(embedder, "warm up")
+    timings: dict[tuple[int, int], list[float]] = {}
+    for _ in range(args.rounds):
+        for threads in (default, 1):
+            set_torch_threads(threads)
+            for load in (0, args.load):
+                timings.setdefault((threads, load), []).extend(
+                    measure(embedder, load, args.samples // args.rounds)
+                )
+    print(f"query embedding on {default} cores, {args.rounds} rounds")
+    print("| torch threads | concurrent embedders | median ms | p95 ms |")
     print("|---|---|---|---|")
-    for threads in (default, 1):
-        set_torch_threads(threads)
-        for load in (0, args.load):
-            timings = measure(embedder, load, args.samples)
-            print(
-                f"| {threads}{' (default)' if threads == default else ''} | {load} "
-                f"| {statistics.median(timings):.0f} | {percentile(timings, 95):.0f} |",
-                flush=True,
-            )
+    for (threads, load), values in timings.items():
+        name = f"{threads} (default)" if threads == default else str(threads)
+        print(f"| {name} | {load} | {statistics.median(values):.0f} | {percentile(values, 95):.0f} |")
 
 
 if __name__ == "__main__":
