@@ -15,6 +15,7 @@ from rag.settings import Settings
 
 OPEN_PATHS = frozenset({"/health", "/ready"})  # probes must work without a key
 DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
+WRONG_KEY = "missing or wrong API key"  # the same 401 for a missing and a wrong key: no hint either way
 
 
 def current_assistant(request: Request) -> Assistant:
@@ -84,7 +85,7 @@ def require_admin(request: Request) -> None:
     """Marks a write route: the guard (server/limits.py) then wants the admin key, before the body is read;
     checked here again so the route stays closed even without the guard."""
     if not access_of(current_assistant(request).settings, request.scope).granted(admin=True):
-        raise HTTPException(status_code=401, detail="missing or wrong API key")
+        raise HTTPException(status_code=401, detail=WRONG_KEY)
 
 
 def needs_admin(route: BaseRoute) -> bool:

@@ -22,9 +22,7 @@ from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rag.settings import Settings
-from server.deps import DOCS_PATHS, OPEN_PATHS, Access, access_of
-
-WRONG_KEY = "missing or wrong API key"
+from server.deps import DOCS_PATHS, OPEN_PATHS, WRONG_KEY, Access, access_of
 
 
 class BodyTooSlow(HTTPException):
