@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 API_PORT ?= 8000
 UI_PORT ?= 8501
 
-.PHONY: install browser run ingest serve ui test test-quick test-chroma-server lint eval bench clean
+.PHONY: install browser run ingest serve ui test test-quick test-chroma-server redis-server lint eval bench clean
 
 install: $(STAMP)
 
@@ -39,7 +39,12 @@ browser:
 	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } \
 		>/dev/null 2>&1 || echo "WARNING: Chromium could not be installed; the browser tests will be skipped."
 
-test: install browser
+# The rate-limit tests run against a real Redis; without one they are skipped (and say so).
+redis-server:
+	@command -v redis-server >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server; } \
+		>/dev/null 2>&1 || echo "WARNING: could not install redis-server; the shared rate-limit tests will be skipped"
+
+test: install browser redis-server
 	$(PY) -m pytest
 	$(MAKE) test-chroma-server
 

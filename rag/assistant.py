@@ -88,8 +88,10 @@ class Assistant:
         """Validate, condense and retrieve; raises before any answering starts."""
         started = time.perf_counter()
         text = validate_question(question, self.settings.max_question_chars)
+        s = self.settings
+        history = validate_history(history or [], s.max_history_turns, s.max_history_chars)
         said = frozenset(
-            normalise(re.sub(r"\[\d+\]", "", t.content)) for t in history or [] if t.role == "assistant"
+            normalise(re.sub(r"\[\d+\]", "", t.content)) for t in history if t.role == "assistant"
         )
         query = self.retriever.query(standalone_question(text, history, self.llm), intent=text, said=said)
         passages = self.retriever.retrieve(query, top_k or self.settings.top_k)
@@ -134,7 +136,32 @@ def validate_question(question: str, max_chars: int) -> str:
         raise InvalidQuestion("the question is empty")
     if len(text) > max_chars:
         raise InvalidQuestion(f"the question is {len(text)} characters long; the limit is {max_chars}")
+    require_unicode(text, "the question")
     return text
+
+
+def validate_history(history: list[Turn], max_turns: int, max_chars: int) -> list[Turn]:
+    """The history, or InvalidQuestion for too many turns or characters, or text that is not Unicode."""
+    if len(history) > max_turns:
+        raise InvalidQuestion(f"the history has {len(history)} turns; the limit is {max_turns}")
+    chars = sum(len(turn.content) for turn in history)
+    if chars > max_chars:
+        raise InvalidQuestion(f"the history is {chars} characters long; the limit is {max_chars}")
+    for turn in history:
+        require_unicode(turn.content, "a turn of the history")
+    return history
+
+
+def require_unicode(text: str, what: str) -> None:
+    """InvalidQuestion for text that cannot be encoded, such as a lone surrogate ("\\ud800") from JSON.
+
+    Checked up front: the tokenizer fails on it only after the embedding library's retries (seconds)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidQuestion(
+            f"{what} holds a character that is not valid Unicode text (position {exc.start})"
+        ) from None
 
 
 def build_assistant(
@@ -146,5 +173,7 @@ def build_assistant(
     retriever = Retriever(store, embedder, mode=mode, index_dir=settings.data_dir / "bm25")
     extractive = ExtractiveAnswerer(max_sentences=settings.answer_sentences)
     llm = llm or build_llm(settings)
-    answerer: Answerer = GenerativeAnswerer(llm, fallback=extractive) if llm else extractive
+    answerer: Answerer = (
+        GenerativeAnswerer(llm, fallback=extractive, deadline=settings.llm_timeout) if llm else extractive
+    )
     return Assistant(settings, store, embedder, retriever, answerer, llm)

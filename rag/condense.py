@@ -46,17 +46,19 @@ _REFERRING = frozenset(
 )
 _WORD = re.compile(r"[A-Za-z']+")
 _SHORT_QUESTION_WORDS = 4
+CONDENSE_TURNS = 6  # a follow-up is read against the last few turns only, however long the chat
 
 
 def standalone_question(question: str, history: list[Turn] | None, llm: LLM | None = None) -> str:
     """The question as retrieval should see it: a follow-up is rewritten by the LLM when there is one,
     else followed by the previous question, which only resolves what the new one refers to."""
-    previous = [t.content.strip() for t in history or [] if t.role == "user" and t.content.strip()]
+    history = (history or [])[-CONDENSE_TURNS:]
+    previous = [t.content.strip() for t in history if t.role == "user" and t.content.strip()]
     if not previous or not is_follow_up(question):
         return question
     if llm is not None:
         try:
-            turns = [(t.role, t.content) for t in history or []]
+            turns = [(t.role, t.content) for t in history]
             rewritten = llm.chat(condense_messages(question, turns)).message.content or ""
             if rewritten.strip():
                 return rewritten.strip()

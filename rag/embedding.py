@@ -44,6 +44,17 @@ def _load(name: str) -> BaseEmbedding:
         raise EmbeddingModelError(f"cannot load embedding model {name!r}: {exc}") from exc
 
 
+def set_torch_threads(threads: int) -> None:
+    """Fix the CPU threads torch uses in this process (0 keeps torch's default: one per core).
+
+    Under concurrent requests every embedding would otherwise spread over all cores and they contend;
+    one thread each keeps a query embedding near its single-request latency."""
+    if threads > 0:
+        import torch
+
+        torch.set_num_threads(threads)
+
+
 def embed_texts(embedder: BaseEmbedding, texts: list[str]) -> np.ndarray:
     """Unit-length embeddings of texts, one row each."""
     if not texts:

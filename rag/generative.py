@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+import queue
 import re
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 
-from llama_index.core.llms import LLM
+from llama_index.core.llms import LLM, ChatMessage
 
 from rag.answering import (
     NOT_FOUND,
@@ -31,9 +34,10 @@ class GenerativeAnswerer:
 
     name = "llm"
 
-    def __init__(self, llm: LLM, fallback: Answerer) -> None:
+    def __init__(self, llm: LLM, fallback: Answerer, deadline: float = 30.0) -> None:
         self.llm = llm
         self.fallback = fallback
+        self.deadline = deadline  # seconds for the whole answer, however the model paces its tokens
 
     def answer(self, query: Query, passages: list[Passage]) -> Answer:
         *_, final = self.stream(query, passages)
@@ -43,17 +47,23 @@ class GenerativeAnswerer:
     def stream(self, query: Query, passages: list[Passage]) -> Iterator[AnswerEvent]:
         yield CitationsEvent([citation(n, p) for n, p in enumerate(passages, 1)])
         text = ""
+        messages = answer_messages(query.text, passages)
         try:
-            for chunk in self.llm.stream_chat(answer_messages(query.text, passages)):
-                delta = chunk.delta or ""
+            for delta in within(
+                self.deadline, lambda: (c.delta or "" for c in self.llm.stream_chat(messages))
+            ):
                 text += delta
                 if delta:
                     yield TokenEvent(delta)
         except Exception as exc:  # timeouts, refused connections, 429s, bad replies: all fall back
             log.warning("LLM failed, falling back to the extractive answer: %s", exc)
-            yield self._fallback(query, passages, f"the language model failed ({type(exc).__name__})")
+            reason = f"{type(exc).__name__}: {exc}" if isinstance(exc, AnswerTimeout) else type(exc).__name__
+            yield self._fallback(query, passages, f"the language model failed ({reason})")
             return
         yield self.check(text, query, passages)
+
+    def _deltas(self, messages: list[ChatMessage]) -> Iterator[str]:
+        return (chunk.delta or "" for chunk in self.llm.stream_chat(messages))
 
     def check(self, text: str, query: Query, passages: list[Passage]) -> Answer:
         """Keep markers that name a passage, drop the rest; an answer citing nothing is replaced."""
@@ -80,6 +90,47 @@ class GenerativeAnswerer:
 def echoes_prompt(text: str) -> bool:
     """Small models sometimes echo the prompt: that is no answer, whatever it cites."""
     return SYSTEM[:60] in text or "<documents>" in text
+
+
+class AnswerTimeout(TimeoutError):
+    """The model did not finish its answer in time."""
+
+
+def within(seconds: float, produce: Callable[[], Iterator[str]]) -> Iterator[str]:
+    """The items of `produce()`, or AnswerTimeout once `seconds` have passed since the first was asked for.
+
+    The HTTP client's timeout is per read, so a model dripping a token every few seconds never trips it;
+    the items are pulled in a thread so the wait for each one can be cut at the deadline."""
+    items: queue.Queue[tuple[str, object]] = queue.Queue()
+    stop = threading.Event()
+
+    def pull() -> None:
+        try:
+            source = produce()
+            for item in source:
+                if stop.is_set():
+                    source.close()  # type: ignore[attr-defined]  # closes the HTTP response too
+                    return
+                items.put(("item", item))
+            items.put(("end", None))
+        except Exception as exc:
+            items.put(("error", exc))
+
+    threading.Thread(target=pull, daemon=True, name="llm-answer").start()
+    deadline = time.monotonic() + seconds
+    try:
+        while True:
+            try:
+                kind, value = items.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                raise AnswerTimeout(f"no complete answer within {seconds:g} s") from None
+            if kind == "end":
+                return
+            if kind == "error":
+                raise value  # type: ignore[misc]
+            yield value  # type: ignore[misc]
+    finally:
+        stop.set()
 
 
 def check_citations(text: str, passages: int) -> tuple[str, set[int]]:

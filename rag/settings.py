@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     )
     answer_sentences: int = Field(3, ge=1, le=5, description="Most sentences in an answer.")
     max_question_chars: int = Field(1000, ge=10, description="Longest accepted question.")
+    max_history_turns: int = Field(20, ge=0, description="Most earlier chat turns accepted with a question.")
+    max_history_chars: int = Field(
+        20_000, ge=0, description="Most characters accepted in the earlier chat turns, all together."
+    )
     max_file_bytes: int = Field(50_000_000, gt=0, description="Larger files are refused at ingestion.")
     max_document_chars: int = Field(
         20_000_000, gt=0, description="A file whose text is longer is refused (decompression bombs)."
@@ -66,6 +70,31 @@ class Settings(BaseSettings):
     )
     rate_limit: str = Field("120/minute", description="Requests allowed per API key (or per client address).")
     max_body_bytes: int = Field(60_000_000, gt=0, description="Larger request bodies are refused with 413.")
+    auth_failure_limit: str = Field(
+        "10/minute", description="Requests with a missing or wrong key allowed per client address."
+    )
+    rate_limit_storage: str = Field(
+        "memory://",
+        description="Where rate-limit counters live: memory:// (one process) or redis://host:port (shared).",
+    )
+    trusted_proxies: str | None = Field(
+        None,
+        description="Comma-separated proxy addresses whose X-Forwarded-For is believed; none by default.",
+    )
+    header_timeout: float = Field(10.0, gt=0, description="Seconds a client may take to send its headers.")
+    body_timeout: float = Field(60.0, gt=0, description="Seconds a client may take to send its body.")
+    max_connections: int = Field(
+        200, ge=1, description="Concurrent connections (and requests) before new requests get 503."
+    )
+    shutdown_grace_seconds: float = Field(
+        20.0, ge=0, description="On SIGTERM, running answer streams get this long to finish."
+    )
+    torch_threads: int = Field(
+        1, ge=0, description="CPU threads torch uses per API process for embeddings (0: torch's default)."
+    )
+    public_docs: bool = Field(
+        False, description="Serve /docs, /redoc and /openapi.json without a key even when keys are set."
+    )
     cors_origins: str | None = Field(
         None, description="Comma-separated origins allowed by CORS; none by default."
     )
@@ -81,7 +110,9 @@ class Settings(BaseSettings):
     )
     llm_model: str | None = Field(None, description="Model name on the LLM server.")
     llm_api_key: SecretStr | None = Field(None, description="API key for the OpenAI-compatible server.")
-    llm_timeout: float = Field(30.0, gt=0, description="Seconds before an LLM call is given up.")
+    llm_timeout: float = Field(
+        30.0, gt=0, description="Seconds an LLM answer may take in all; then the extractive one stands in."
+    )
     llm_max_tokens: int = Field(256, ge=16, description="Longest generated answer, in tokens.")
     local_model_path: str | None = Field(
         None, description="GGUF file for ANSWERER=local (default: the bundled Gemma 3 270M)."
@@ -101,6 +132,18 @@ class Settings(BaseSettings):
                 "starting and ending with a letter or digit"
             )
         return name
+
+    @field_validator("api_keys")
+    @classmethod
+    def _keys_not_blank(cls, value: str | None) -> str | None:
+        # " , " would otherwise read as "no keys" and silently turn authentication off.
+        if value is not None and value.strip() and not any(k.strip() for k in value.split(",")):
+            raise ValueError("API_KEYS holds only commas and spaces; set real keys or leave it empty")
+        return value
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        return [p.strip() for p in (self.trusted_proxies or "").split(",") if p.strip()]
 
     @property
     def api_key_list(self) -> list[str]:

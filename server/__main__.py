@@ -3,13 +3,32 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 import uvicorn
 
 from rag.errors import ConfigurationError
-from rag.settings import get_settings
+from rag.settings import Settings, get_settings
 from server.app import create_app
 from server.observability import configure_logging
+from server.protocol import HeaderDeadlineProtocol
+
+# uvicorn's own deadline sits past the streams' drain time, so a stream can still send its error event.
+SHUTDOWN_MARGIN_SECONDS = 3
+
+
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """The bounds on connections, headers, proxies and shutdown that the settings ask uvicorn for."""
+    proxies = settings.trusted_proxy_list
+    return {
+        "http": HeaderDeadlineProtocol,
+        "limit_concurrency": settings.max_connections,
+        # uvicorn believes X-Forwarded-For from loopback unless told otherwise; believe only named proxies.
+        "proxy_headers": bool(proxies),
+        "forwarded_allow_ips": proxies or None,
+        "timeout_graceful_shutdown": round(settings.shutdown_grace_seconds) + SHUTDOWN_MARGIN_SECONDS,
+        "log_config": None,
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -27,6 +46,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.workers > 1 and not settings.chroma_host:
         # Embedded Chroma keeps its index in each process's memory; only a Chroma server is shared.
         parser.error("--workers above 1 needs a Chroma server: set CHROMA_HOST (see README, Operations)")
+    options = uvicorn_options(settings)
     if args.workers > 1:
         uvicorn.run(
             "server.app:create_app",
@@ -34,10 +54,10 @@ def main(argv: list[str] | None = None) -> None:
             host=args.host,
             port=args.port,
             workers=args.workers,
-            log_config=None,
+            **options,
         )
     else:
-        uvicorn.run(create_app(), host=args.host, port=args.port, log_config=None)
+        uvicorn.run(create_app(), host=args.host, port=args.port, **options)
 
 
 if __name__ == "__main__":

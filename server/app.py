@@ -6,13 +6,15 @@ import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
 
 from rag.assistant import Assistant, build_assistant
 from rag.conversations import FILE_NAME, ConversationStore
+from rag.embedding import set_torch_threads
 from rag.errors import (
     ConversationNotFound,
     CorpusNotFound,
@@ -28,9 +30,10 @@ from rag.errors import (
     UnsupportedFile,
 )
 from rag.settings import Settings, get_settings
-from server import limits, observability, openai_compat
 from server import mcp as mcp_server
-from server.deps import require_api_key
+from server import observability, openai_compat
+from server.deps import needs_admin
+from server.limits import Guard
 from server.routes import config, conversations, documents, openai, qa
 
 # Most specific first: the first matching class decides.
@@ -59,6 +62,8 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if assistant is None:  # the serving process (each worker runs its own lifespan), not a test's
+            set_torch_threads(settings.torch_threads)
         app.state.assistant = assistant or build_assistant(settings)
         async with mcp.session_manager.run():
             yield
@@ -69,7 +74,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
         description="Answers questions over a folder of documents, citing the passages that hold the answer.",
         version="0.1.0",
         lifespan=lifespan,
-        dependencies=[Depends(require_api_key)],
+        max_body_size=settings.max_body_bytes,  # counted as the bytes stream, Content-Length or not
     )
     app.state.metrics = observability.Metrics()
     app.state.conversations = ConversationStore(settings.data_dir / FILE_NAME)
@@ -78,14 +83,20 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     async def rag_error(_: Request, exc: RagError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=status_for(exc))
 
-    app.include_router(qa.router)
-    app.include_router(documents.router)
-    app.include_router(openai.router)
-    app.include_router(conversations.router)
-    app.include_router(config.router)
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        # Without the offending input: a NaN or a lone surrogate in it cannot be written as JSON.
+        errors = [{k: e[k] for k in ("type", "loc", "msg") if k in e} for e in exc.errors()]
+        return JSONResponse({"detail": errors}, status_code=422)
+
+    routers = [qa.router, documents.router, openai.router, conversations.router, config.router]
+    for router in routers:
+        app.include_router(router)
     mcp = mcp_server.mount(app)
-    # Middleware added last runs first: request ids and metrics wrap everything, limits come next.
-    limits.install(app, settings.rate_limit, settings.max_body_bytes)
+    # Middleware added last runs first: request ids and metrics wrap everything, then the OpenAI error
+    # shape (so the guard's 401, 413 and 429 take it too), then the guard.
+    admin_routes = [route for router in routers for route in router.routes if needs_admin(route)]
+    app.add_middleware(Guard, settings=settings, admin_routes=admin_routes)
 
     @app.middleware("http")
     async def openai_errors(request: Request, call_next):  # type: ignore[no-untyped-def]

@@ -1,37 +1,132 @@
-"""Per-key rate limiting and a request body cap, as middleware."""
+"""The guard in front of every route: keys checked from the headers before any body is read, rate limits
+bucketed by an accepted key (else by client address), and a deadline for the body to arrive.
+
+The body's size is capped by FastAPI's own `max_body_size` (set in server/app.py), which counts the
+bytes as they stream, chunked or not."""
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import math
 import time
+from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
-from limits import parse
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
+from limits import RateLimitItem, parse
+from limits.aio.storage import Storage
+from limits.aio.strategies import MovingWindowRateLimiter
+from limits.storage import storage_from_string
+from starlette.exceptions import HTTPException
+from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from server.deps import OPEN_PATHS, given_key
+from rag.settings import Settings
+from server.deps import DOCS_PATHS, OPEN_PATHS, WRONG_KEY, Access, access_of
 
 
-def install(app: FastAPI, rate: str, max_body_bytes: int) -> None:
-    """429 with Retry-After past `rate` per key (or client address); 413 past `max_body_bytes`."""
-    limit = parse(rate)
-    limiter = MovingWindowRateLimiter(MemoryStorage())
+class BodyTooSlow(HTTPException):
+    """A body that did not arrive in time; an HTTPException so FastAPI's body parsing passes it on."""
 
-    @app.middleware("http")
-    async def cap(request: Request, call_next):  # type: ignore[no-untyped-def]
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > max_body_bytes:
-            return JSONResponse({"detail": f"request body over {max_body_bytes:,} bytes"}, status_code=413)
-        if request.url.path not in OPEN_PATHS:
-            who = given_key(request) or (request.client.host if request.client else "unknown")
-            if not limiter.hit(limit, who):
-                reset = limiter.get_window_stats(limit, who).reset_time
-                retry = max(1, math.ceil(reset - time.time()))
-                return JSONResponse(
-                    {"detail": f"rate limit of {rate} exceeded"},
-                    status_code=429,
-                    headers={"Retry-After": str(retry)},
-                )
-        return await call_next(request)
+    def __init__(self, seconds: float) -> None:
+        super().__init__(408, f"request body not received within {seconds:g} seconds")
+
+
+def rate_limit_storage(uri: str) -> Storage:
+    """The async `limits` storage for a URI such as memory:// or redis://host:port."""
+    if not uri.startswith("async+"):
+        uri = f"async+{uri}"
+    options: dict[str, Any] = {"implementation": "redispy"} if uri.startswith("async+redis") else {}
+    return storage_from_string(uri, **options)  # type: ignore[return-value]
+
+
+class Guard:
+    """ASGI middleware; decides from the headers alone, then watches the body as the app reads it."""
+
+    def __init__(self, app: ASGIApp, settings: Settings, admin_routes: list[BaseRoute]) -> None:
+        self.app = app
+        self.settings = settings
+        self.admin_routes = admin_routes
+        self.rate = parse(settings.rate_limit)
+        self.auth_failures = parse(settings.auth_failure_limit)
+        self.limiter = MovingWindowRateLimiter(rate_limit_storage(settings.rate_limit_storage))
+        self.open_paths = OPEN_PATHS | (DOCS_PATHS if settings.public_docs else frozenset())
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        refusal = await self.refusal(scope)
+        if refusal is not None:
+            await refusal(scope, receive, send)
+            return
+        started = False
+
+        async def tracked_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, self.timed(receive), tracked_send)
+        except BodyTooSlow as exc:
+            if started:
+                raise
+            await JSONResponse({"detail": exc.detail}, status_code=exc.status_code)(scope, receive, send)
+
+    async def refusal(self, scope: Scope) -> JSONResponse | None:
+        """The response that ends the request before the app sees it, if any."""
+        if scope["path"] in self.open_paths:
+            return None
+        client = scope["client"][0] if scope.get("client") else "unknown"
+        access = access_of(self.settings, scope)
+        admin = self.admin_route(scope)
+        if access.checked(admin):
+            # Guessing is throttled per address; a throttled address is told nothing, not even that a
+            # guess was right.
+            if not await self.limiter.test(self.auth_failures, "auth-failures", client):
+                return await self.too_many("auth-failures", client, self.auth_failures)
+            if not access.granted(admin):
+                await self.limiter.hit(self.auth_failures, "auth-failures", client)
+                return JSONResponse({"detail": WRONG_KEY}, status_code=401)
+        bucket = bucket_of(access, client)
+        if not await self.limiter.hit(self.rate, "requests", bucket):
+            return await self.too_many("requests", bucket, self.rate)
+        return None
+
+    def admin_route(self, scope: Scope) -> bool:
+        return any(route.matches(scope)[0] is Match.FULL for route in self.admin_routes)
+
+    async def too_many(self, namespace: str, who: str, limit: RateLimitItem) -> JSONResponse:
+        reset = (await self.limiter.get_window_stats(limit, namespace, who)).reset_time
+        return JSONResponse(
+            {"detail": f"rate limit of {limit} exceeded"},
+            status_code=429,
+            headers={"Retry-After": str(max(1, math.ceil(reset - time.time())))},
+        )
+
+    def timed(self, receive: Receive) -> Receive:
+        """`receive` that bounds the time the whole body takes, from the first read on."""
+        seconds = self.settings.body_timeout
+        deadline: float | None = None
+
+        async def receive_timed() -> Message:
+            nonlocal deadline
+            deadline = deadline or time.monotonic() + seconds
+            left = None if deadline == math.inf else max(0.0, deadline - time.monotonic())
+            try:
+                message = await asyncio.wait_for(receive(), left)
+            except TimeoutError:
+                raise BodyTooSlow(seconds) from None
+            if message["type"] == "http.request" and not message.get("more_body", False):
+                deadline = math.inf  # the body is in; later receives only wait for a disconnect
+            return message
+
+        return receive_timed
+
+
+def bucket_of(access: Access, client: str) -> str:
+    """An accepted key's own bucket (hashed: keys never sit in the store), else the client address."""
+    if access.accepted:
+        return "key:" + hashlib.sha256(access.key.encode()).hexdigest()[:32]
+    return f"address:{client}"

@@ -223,6 +223,57 @@ def llm_assistant(corpus_assistant: Assistant, base_url: str, model: str, timeou
     return build_assistant(settings, corpus_assistant.embedder)
 
 
+def api_environment(tmp_path: Path, **settings: str) -> dict[str, str]:
+    """The environment of an API process over its own (empty) store and corpus, plus settings."""
+    (tmp_path / "corpus").mkdir(exist_ok=True)
+    base = {"DATA_DIR": str(tmp_path / "data"), "CORPUS_DIR": str(tmp_path / "corpus")}
+    return {**os.environ, **base, **settings}
+
+
+def streaming_api(tmp_path: Path, llm_url: str, model: str, grace: str) -> tuple[subprocess.Popen, str]:
+    """An API process answering through the fake LLM, its corpus of one document ingested."""
+    env = api_environment(
+        tmp_path,
+        ANSWERER="openai_like",
+        LLM_BASE_URL=llm_url,
+        LLM_MODEL=model,
+        LLM_TIMEOUT="120",
+        SHUTDOWN_GRACE_SECONDS=grace,
+    )
+    (tmp_path / "corpus" / "tea.txt").write_text("Tea\n\nGreen tea is steeped at about 80 degrees Celsius.")
+    port = free_port()
+    server = start_server(env, port)
+    url = f"http://127.0.0.1:{port}"
+    assert httpx.post(f"{url}/ingest", timeout=120).json()["added"] == ["tea.txt"]
+    return server, url
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real `redis-server` on a loopback port (Debian package redis-server; `make test` installs it)."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("SKIPPED LOUDLY: redis-server is not installed (apt-get install redis-server)")
+    port = free_port()
+    folder = tmp_path_factory.mktemp("redis")
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", str(folder)],
+        stdout=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                process.kill()
+                raise RuntimeError("redis-server did not start") from None
+            time.sleep(0.1)
+    yield f"redis://127.0.0.1:{port}"
+    stop(process)
+
+
 CHROMA = Path(sys.executable).parent / "chroma"
 
 

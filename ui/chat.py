@@ -138,6 +138,7 @@ def ask(question: str) -> None:
         slot.html('<div class="qa-searching">Searching the documents…</div>')
         final: dict[str, Any] | None = None
         written = ""
+        cut_short = "the server stopped before the answer was complete"
         try:
             for event, data in api.ask_stream(question, history()):
                 if event == "token":
@@ -145,13 +146,21 @@ def ask(question: str) -> None:
                     slot.html(render.answer_html(written, "live", set()))
                 elif event == "done":
                     final = data["answer"]
-        except (client.ServerError, client.ServerUnreachable) as exc:
+                elif event == "error":  # the server could not finish: what arrived is not the whole answer
+                    cut_short = data.get("detail") or cut_short
+        except client.ServerError as exc:
             slot.empty()
             st.error(api.explain(exc))
             return
+        except client.ServerUnreachable as exc:
+            if not written:
+                slot.empty()
+                st.error(api.explain(exc))
+                return
         if final is None:
-            slot.empty()
-            st.error("The server stopped before the answer was complete. Please ask again.")
+            if not written:
+                slot.empty()
+            st.error(f"The answer above is incomplete: {cut_short}. Please ask again.")
             return
     state.exchanges.append(save(question, final))
     st.rerun()

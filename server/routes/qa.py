@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import time
 from collections.abc import AsyncIterator, Iterator
 
+import anyio
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from sse_starlette import EventSourceResponse
@@ -48,9 +51,16 @@ def record(request: Request, assistant: Assistant, question: str, done: Done) ->
 async def ask_stream(body: AskRequest, assistant: AssistantDep, request: Request) -> EventSourceResponse:
     """Events: `citations` (the passages the answer may cite, as {"citations": [...]}), then
     `token` ({"text": ...}) as the answer is written, then `done` ({"answer": Answer, "timing": ...}).
-    Bad questions fail with an HTTP status before the stream starts."""
+    Bad questions fail with an HTTP status before the stream starts. A stream the server cannot finish
+    (it is shutting down) ends with `error` ({"detail": ...}) instead of `done`."""
     retrieved = await run_in_threadpool(assistant.retrieve, body.question, body.history, body.top_k)
-    return EventSourceResponse(sse_events(recorded(request, assistant, body.question, retrieved)))
+    shutdown = anyio.Event()
+    grace = assistant.settings.shutdown_grace_seconds
+    return EventSourceResponse(
+        sse_events(recorded(request, assistant, body.question, retrieved), shutdown, grace),
+        shutdown_event=shutdown,  # set by sse-starlette on SIGTERM; the stream then has `grace` to finish
+        shutdown_grace_period=grace + 1,
+    )
 
 
 def recorded(
@@ -63,20 +73,45 @@ def recorded(
         yield event
 
 
-async def sse_events(events: Iterator[StreamEvent]) -> AsyncIterator[dict[str, str]]:
-    """Pull the (blocking) event stream in a worker thread and turn each event into an SSE message."""
+async def sse_events(
+    events: Iterator[StreamEvent], shutdown: anyio.Event, grace: float
+) -> AsyncIterator[dict[str, str]]:
+    """Pull the (blocking) event stream in a worker thread and turn each event into an SSE message;
+    when the server shuts down, finish within `grace` seconds or end with an `error` event."""
     end = object()
-    while (event := await run_in_threadpool(next, events, end)) is not end:
-        if isinstance(event, CitationsEvent):
-            data = {"citations": [c.model_dump() for c in event.citations]}
-            yield {"event": "citations", "data": json.dumps(data)}
-        elif isinstance(event, TokenEvent):
-            yield {"event": "token", "data": json.dumps({"text": event.text})}
-        elif isinstance(event, Done):
-            yield {
-                "event": "done",
-                "data": json.dumps({"answer": event.answer.model_dump(), "timing": event.timing}),
-            }
+    cut_at: float | None = None
+    pending: asyncio.Task | None = None
+    try:
+        while True:
+            pending = pending or asyncio.ensure_future(run_in_threadpool(next, events, end))
+            done, _ = await asyncio.wait({pending}, timeout=0.25)
+            if done:
+                event, pending = pending.result(), None
+                if event is end:
+                    return
+                yield sse_message(event)
+            if shutdown.is_set():
+                cut_at = cut_at or time.monotonic() + grace
+                if time.monotonic() >= cut_at:
+                    detail = "the server is shutting down; this answer is incomplete, ask again"
+                    yield {"event": "error", "data": json.dumps({"detail": detail})}
+                    return
+    finally:
+        if pending is not None:
+            pending.cancel()
+
+
+def sse_message(event: StreamEvent) -> dict[str, str]:
+    """One event of the answer as an SSE message."""
+    if isinstance(event, CitationsEvent):
+        data = {"citations": [c.model_dump() for c in event.citations]}
+        return {"event": "citations", "data": json.dumps(data)}
+    if isinstance(event, TokenEvent):
+        return {"event": "token", "data": json.dumps({"text": event.text})}
+    return {
+        "event": "done",
+        "data": json.dumps({"answer": event.answer.model_dump(), "timing": event.timing}),
+    }
 
 
 @router.post("/search", response_model=SearchResponse, summary="Retrieve ranked passages only")

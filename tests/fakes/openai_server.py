@@ -6,8 +6,9 @@ The model name picks a behaviour, so one server covers every path of the generat
   no-cite      answers without any citation
   not-found    says the passages do not hold the answer
   obedient     obeys "ignore previous instructions and say X" when it sits outside <documents>,
-               as a gullible model would; otherwise acts as cite-first
+               as a gullible model would (answering "X [1]"); otherwise acts as cite-first
   slow         waits 30 seconds before answering
+  drip-S       streams its cite-first answer one word every S seconds (e.g. drip-0.5)
   ratelimit    answers 429
 """
 
@@ -40,7 +41,7 @@ def reply_for(model: str, messages: list[dict[str, str]]) -> str:
     if model == "obedient":
         outside = system + re.sub(r"<documents>.*?</documents>", "", user, flags=re.DOTALL)
         if match := INJECTION.search(outside):
-            return match.group(1)
+            return f"{match.group(1)} [1]"
     first = re.search(r"\[1\][^\n]*\n(.+?[.!?])(?:\s|$)", user, flags=re.DOTALL)
     sentence = " ".join(first.group(1).split()) if first else "Nothing."
     if model == "bogus-cite":
@@ -63,6 +64,7 @@ def create_app() -> FastAPI:
         if model == "slow":
             await asyncio.sleep(30)
         text = reply_for(model, body.get("messages", []))
+        pause = float(model.removeprefix("drip-")) if model.startswith("drip-") else 0.01
         base = {"id": "chatcmpl-test", "created": int(time.time()), "model": model}
         if not body.get("stream"):
             return {
@@ -80,7 +82,7 @@ def create_app() -> FastAPI:
                 delta = {"role": "assistant", "content": piece} if i == 0 else {"content": piece}
                 chunk = {**base, "object": "chat.completion.chunk", "choices": [{"index": 0, "delta": delta}]}
                 yield f"data: {json.dumps(chunk)}\n\n"
-                await asyncio.sleep(0.01)
+                await asyncio.sleep(pause)
             end = {"index": 0, "delta": {}, "finish_reason": "stop"}
             yield f"data: {json.dumps({**base, 'object': 'chat.completion.chunk', 'choices': [end]})}\n\n"
             yield "data: [DONE]\n\n"

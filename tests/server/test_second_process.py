@@ -8,8 +8,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import ROOT, free_port
-from tests.server.test_api_processes import start_server
+from tests.conftest import ROOT, free_port, start_server
 
 TEA = "Tea\n\nGreen tea is steeped at about 80 degrees Celsius."
 

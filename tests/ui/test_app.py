@@ -1,6 +1,9 @@
 """The real Streamlit script, driven by AppTest against a real server on loopback."""
 
 import re
+import signal
+import threading
+import time
 
 import httpx
 import pytest
@@ -9,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from rag.assistant import Assistant
 from rag.settings import Settings
 from server.app import create_app
-from tests.conftest import ROOT, free_port, llm_assistant, open_streamlit, serve
+from tests.conftest import ROOT, free_port, llm_assistant, open_streamlit, serve, streaming_api
 
 
 def run_app(monkeypatch: pytest.MonkeyPatch, api_url: str) -> AppTest:
@@ -142,3 +145,26 @@ def test_the_app_opens_on_the_chat_page(monkeypatch, live_server: str) -> None:
     app = open_streamlit(monkeypatch, "app.py", live_server)
     assert app.title[0].value == "Ask your documents"
     assert app.chat_input
+
+
+def test_chat_says_when_the_server_cut_an_answer_short(monkeypatch, tmp_path, fake_llm_server) -> None:
+    server, url = streaming_api(tmp_path, fake_llm_server[0], "drip-1.5", grace="1")
+    asked = len(fake_llm_server[1].state.requests)
+
+    def stop_mid_answer() -> None:  # SIGTERM once the model has started to answer
+        deadline = time.monotonic() + 60
+        while len(fake_llm_server[1].state.requests) == asked and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(2)
+        server.send_signal(signal.SIGTERM)
+
+    try:
+        app = run_app(monkeypatch, url)
+        threading.Thread(target=stop_mid_answer, daemon=True).start()
+        app.chat_input[0].set_value("At what temperature is green tea steeped?").run()
+        reply = app.chat_message[1]
+        assert "According" in reply.html[0].value  # the words that did arrive stay
+        assert "incomplete" in reply.error[0].value and "shutting down" in reply.error[0].value
+    finally:
+        server.kill()
+        server.wait(timeout=30)
