@@ -12,21 +12,18 @@ from contextlib import contextmanager
 from typing import Annotated
 
 from anyio import to_thread
-from fastapi import FastAPI, HTTPException, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import MCPServerError, ResourceError, ToolError
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
 from mcp.server.transport_security import TransportSecuritySettings
 from pydantic import Field
 from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from rag.assistant import Assistant, build_assistant
 from rag.errors import RagError
 from rag.models import Answer, SearchHit
 from rag.settings import get_settings
-from server.deps import require_api_key
 from server.observability import configure_logging
 
 log = logging.getLogger("server.mcp")
@@ -106,21 +103,6 @@ def build_mcp_server(current_assistant: Callable[[], Assistant]) -> MCPServer:
     return server
 
 
-class KeyRequired:
-    """Mounted apps bypass FastAPI's dependencies: check the same keys as every other route."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            require_api_key(Request(scope))
-        except HTTPException as exc:
-            await JSONResponse({"detail": exc.detail}, status_code=exc.status_code)(scope, receive, send)
-            return
-        await self.app(scope, receive, send)
-
-
 def mount(app: FastAPI, path: str = "/mcp") -> MCPServer:
     """Serve MCP over streamable HTTP at `path`, behind the API's keys, limits and logs.
 
@@ -133,7 +115,8 @@ def mount(app: FastAPI, path: str = "/mcp") -> MCPServer:
         # The API's keys guard it like every other route; a Host allow-list would break deployments.
         transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
     )
-    app.router.routes.append(Route(path, KeyRequired(StreamableHTTPASGIApp(server.session_manager))))
+    # The API's guard middleware checks keys, rate and size for this route as for every other one.
+    app.router.routes.append(Route(path, StreamableHTTPASGIApp(server.session_manager)))
     return server
 
 

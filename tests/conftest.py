@@ -374,6 +374,9 @@ SLOW_MODULES = {
     "test_reingest_while_serving.py",
     "test_browser.py",
     "test_cli.py",
+    "test_guard.py",
+    "test_rate_limit_storage.py",
+    "test_shutdown.py",
 }
 
 

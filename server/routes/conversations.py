@@ -31,7 +31,7 @@ def current_owner(request: Request) -> str:
     """The key sent names the owner; without keys configured everything belongs to everyone."""
     settings = request.app.state.assistant.settings
     keyed = settings.api_key_list or settings.admin_api_key is not None
-    return owner_of(given_key(request)) if keyed else ""
+    return owner_of(given_key(dict(request.scope["headers"]))) if keyed else ""
 
 
 StoreDep = Annotated[ConversationStore, Depends(conversation_store)]
