@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from rag.assistant import Assistant, build_assistant
 from rag.conversations import FILE_NAME, ConversationStore
@@ -56,6 +56,24 @@ def status_for(error: RagError) -> int:
     return next((status for kind, status in STATUS_BY_ERROR if isinstance(error, kind)), 500)
 
 
+def openai_errors_outermost(app: FastAPI) -> None:
+    """Under /v1 every error takes OpenAI's shape for its SDKs, whatever raised it. The body cap answers
+    from outside every middleware, so the shape is given outside the whole stack, on the way out."""
+    build = app.build_middleware_stack
+
+    def build_shaped() -> ASGIApp:
+        stack = build()
+
+        async def shaped(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] == "http" and scope["path"].startswith("/v1/"):
+                send = openai_compat.shaped_errors(send)
+            await stack(scope, receive, send)
+
+        return shaped
+
+    app.build_middleware_stack = build_shaped  # type: ignore[method-assign]
+
+
 def create_app(settings: Settings | None = None, assistant: Assistant | None = None) -> FastAPI:
     """The API; pass an assistant to share one already built (tests do), else it is built at startup."""
     settings = assistant.settings if assistant else settings or get_settings()
@@ -93,27 +111,12 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     for router in routers:
         app.include_router(router)
     mcp = mcp_server.mount(app)
-    # Middleware added last runs first: request ids and metrics wrap everything, then the OpenAI error
-    # shape (so the guard's 401, 413 and 429 take it too), then the guard.
+    # Middleware added last runs first: request ids and metrics wrap everything, then the guard.
     admin_routes = [route for router in routers for route in router.routes if needs_admin(route)]
     app.add_middleware(Guard, settings=settings, admin_routes=admin_routes)
 
-    @app.middleware("http")
-    async def openai_errors(request: Request, call_next):  # type: ignore[no-untyped-def]
-        """Under /v1 every error, from any handler or middleware, takes OpenAI's shape for its SDKs."""
-        response = await call_next(request)
-        if not request.url.path.startswith("/v1/") or response.status_code < 400:
-            return response
-        body = b"".join([part async for part in response.body_iterator])
-        try:
-            detail = json.loads(body).get("detail", "")
-        except (ValueError, AttributeError):
-            detail = body.decode(errors="replace")
-        status, payload = openai_compat.error(response.status_code, detail)
-        kept = {k: v for k, v in response.headers.items() if k.lower() in ("retry-after", "x-request-id")}
-        return JSONResponse(payload, status_code=status, headers=kept)
-
     observability.install(app, app.state.metrics)
+    openai_errors_outermost(app)
     if settings.cors_origin_list:
         app.add_middleware(
             CORSMiddleware, allow_origins=settings.cors_origin_list, allow_methods=["*"], allow_headers=["*"]

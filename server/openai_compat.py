@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from llama_index.core.utils import get_tokenizer
 from pydantic import BaseModel, Field
+from starlette import types as asgi
 
 from rag.answering import CitationsEvent, TokenEvent
 from rag.assistant import Done, StreamEvent
@@ -225,3 +226,37 @@ def error(status: int, detail: Any) -> tuple[int, dict[str, Any]]:
         param = ".".join(str(p) for p in first.get("loc", [])[1:]) or None
         detail = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', []))}: {e.get('msg')}" for e in detail)
     return status, {"error": {"message": str(detail), "type": kind, "param": param, "code": code}}
+
+
+def shaped_errors(send: asgi.Send) -> asgi.Send:
+    """`send` that rewrites an error response's body into OpenAI's error shape (and 422 into 400)."""
+    start: asgi.Message | None = None
+    body = b""
+
+    async def shaped(message: asgi.Message) -> None:
+        nonlocal start, body
+        if message["type"] == "http.response.start" and message["status"] >= 400:
+            start = message
+            return
+        if start is None or message["type"] != "http.response.body":
+            await send(message)
+            return
+        body += message.get("body", b"")
+        if message.get("more_body"):
+            return
+        try:
+            detail = json.loads(body).get("detail", "")
+        except (ValueError, AttributeError):
+            detail = body.decode(errors="replace")
+        status, payload = error(start["status"], detail)
+        data = json.dumps(payload).encode()
+        kept = [(k, v) for k, v in start["headers"] if k.lower() not in (b"content-length", b"content-type")]
+        headers = [
+            *kept,
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(data)).encode()),
+        ]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": data})
+
+    return shaped

@@ -49,24 +49,24 @@ def test_seed_off_topic_question_abstains(corpus_assistant: Assistant, q) -> Non
 @pytest.mark.slow
 def test_squad_dev_quality_floor(dev_assistant: Assistant) -> None:
     scores = scores_of(dev_assistant, SQUAD / "dev.jsonl")
-    assert scores.hit_at_1 >= 0.88
-    assert scores.hit_at_5 >= 0.96
+    assert scores.hit_at_1 >= 0.90
+    assert scores.hit_at_5 >= 0.97
     assert scores.answer_accuracy >= 0.85
-    assert scores.abstain_answerable <= 0.05
+    assert scores.short_f1 >= 0.30
+    assert scores.abstain_answerable <= 0.03
     assert scores.structure_quoted == 0
 
 
 @pytest.mark.slow
 def test_everyday_words_questions_quality_floor(dev_assistant: Assistant) -> None:
     scores = scores_of(dev_assistant, PARAPHRASE_DEV)
-    assert scores.answer_accuracy >= 0.75
-    assert scores.abstain_answerable <= 0.08
-    assert scores.abstain_on_topic is not None and scores.abstain_on_topic >= 0.4
-    assert scores.abstain_off_topic == 1.0
+    assert scores.answer_accuracy >= 0.72
+    assert scores.abstain_answerable <= 0.05
+    assert scores.abstain_off_topic is not None and scores.abstain_off_topic >= 0.8
     assert scores.structure_quoted == 0
 
 
 @pytest.mark.slow
 def test_follow_ups_quality_floor(dev_assistant: Assistant) -> None:
     scores = scores_of(dev_assistant, FOLLOW_UPS)
-    assert scores.answer_accuracy >= 0.6
+    assert scores.answer_accuracy >= 0.75
