@@ -75,6 +75,8 @@ class ExtractiveAnswerer:
             length = len(r.text.split())
             if words + length > MAX_ANSWER_WORDS or any(repeats(r.text, c.text) for c in chosen):
                 continue
+            if r.passage.chunk.source != lead.passage.chunk.source and not r.passage.linked:
+                continue  # another document's sentence is filler more often than not
             chosen.append(r)
             words += length
         # A second hop was taken because the lead's passage names another document: the answer runs

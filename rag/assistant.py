@@ -12,7 +12,7 @@ from llama_index.core.llms import LLM
 
 from rag.abstention import should_abstain, signals
 from rag.answering import Answerer, AnswerEvent, CitationsEvent, ExtractiveAnswerer, TokenEvent, abstain
-from rag.condense import standalone_question
+from rag.condense import is_follow_up, standalone_question
 from rag.embedding import load_embedder
 from rag.errors import InvalidQuestion
 from rag.generative import GenerativeAnswerer
@@ -90,8 +90,11 @@ class Assistant:
         text = validate_question(question, self.settings.max_question_chars)
         s = self.settings
         history = validate_history(history or [], s.max_history_turns, s.max_history_chars)
+        # A follow-up wants something new; a question that stands alone may rightly get the same answer again.
         said = frozenset(
-            normalise(re.sub(r"\[\d+\]", "", t.content)) for t in history if t.role == "assistant"
+            normalise(re.sub(r"\[\d+\]", "", t.content))
+            for t in history
+            if t.role == "assistant" and is_follow_up(text)
         )
         query = self.retriever.query(standalone_question(text, history, self.llm), intent=text, said=said)
         passages = self.retriever.retrieve(query, top_k or self.settings.top_k)

@@ -87,12 +87,37 @@ _IMAGE = re.compile(r"!\[")
 _LINE_BREAKS = re.compile(r"\n\s*\n|\n(?=\s*(?:[-*•]|\d+[.)])\s)")
 
 
+_LINE_END = re.compile(r"\n(?=[ \t]*[A-Z])")
+_HEADING_LINE = re.compile(r"[ \t]*[A-Z0-9][^\n]*")
+
+
+def _after_heading_lines(text: str) -> list[re.Match[str]]:
+    """Line ends that close a heading: a short line, capitalised at both ends and without a full stop,
+    followed by a capitalised line (PDFs and plain text put headings right above their paragraph)."""
+    found = []
+    for match in _LINE_END.finditer(text):
+        line = text[text.rfind("\n", 0, match.start()) + 1 : match.start()].strip()
+        words = line.split()
+        if (
+            words
+            and len(words) <= 8
+            and _HEADING_LINE.fullmatch(line)
+            and words[-1][:1].isupper()
+            and not line.endswith((".", "!", "?", ":", ";", ","))
+        ):
+            found.append(match)
+    return found
+
+
 def split_sentences(text: str) -> list[Sentence]:
     """Sentences of a text with offsets, breaking at paragraphs and list items as well as full stops."""
     sentences: list[Sentence] = []
     block_start = 0
-    for match in [*_LINE_BREAKS.finditer(text), None]:
+    breaks = sorted([*_LINE_BREAKS.finditer(text), *_after_heading_lines(text)], key=lambda m: m.start())
+    for match in [*breaks, None]:
         block_end = match.start() if match else len(text)
+        if block_end < block_start:
+            continue
         block = text[block_start:block_end]
         # Punkt ends a sentence at "!", also at the one that opens Markdown image syntax; the masked
         # copy has the same length, so its spans still index the block.

@@ -57,3 +57,15 @@ def test_markdown_image_syntax_does_not_end_a_sentence() -> None:
         "It is big!",
         "Really.",
     ]
+
+
+def test_a_heading_line_right_above_its_paragraph_is_a_sentence_of_its_own() -> None:
+    text = (
+        "Findings\nDuring the October inspection the foghorn was fixed.\n"
+        "The report was written by\nMara Quillon."
+    )
+    assert [s.text for s in split_sentences(text)] == [
+        "Findings",
+        "During the October inspection the foghorn was fixed.",
+        "The report was written by\nMara Quillon.",
+    ]

@@ -25,3 +25,11 @@ def test_follow_up_answers_the_new_question_with_what_was_not_said_yet(corpus_as
     assert "Kursk" in answer.answer or "front" in answer.answer
     lead = answer.answer.split(" [")[0]
     assert lead not in first.answer
+
+
+def test_a_question_asked_again_gets_its_answer_again(corpus_assistant: Assistant) -> None:
+    question = "How many casualties a day is Russia suffering in Ukraine?"
+    first = corpus_assistant.ask(question)
+    history = [Turn(role="user", content=question), Turn(role="assistant", content=first.answer)]
+    again = corpus_assistant.ask(question, history=history)
+    assert "1200" in again.answer
