@@ -112,7 +112,9 @@ class PassageView(BaseModel):
     chunk_id: str = Field(description="Stable id of the chunk in the store.")
     start_char: int = Field(description="Offset of the passage's first character in the source.")
     end_char: int = Field(description="Offset just past the passage's last character.")
-    page: int | None = Field(None, description="Page of the passage's start, for PDFs.")
+    page: int | None = Field(
+        None, description="Page of the passage (of its quoted or best sentence), for PDFs."
+    )
     section: str | None = Field(None, description="The Markdown heading in force where the passage starts.")
 
     @staticmethod
@@ -171,8 +173,14 @@ class Answer(BaseModel):
 
 
 class SearchHit(PassageView):
+    """A ranked passage; `page` and `section` are those of its best sentence, as a citation's are."""
+
     rank: int = Field(description="1 for the best passage.")
 
     @classmethod
     def from_passage(cls, rank: int, passage: Passage) -> SearchHit:
-        return cls(rank=rank, **cls.fields_of(passage))
+        fields = cls.fields_of(passage)
+        if passage.sentences:
+            best = passage.sentences[0].start  # sentences come best first
+            fields |= {"page": passage.chunk.page_at(best), "section": passage.chunk.section_at(best)}
+        return cls(rank=rank, **fields)

@@ -2,6 +2,7 @@ import re
 
 from rag.answering import MAX_ANSWER_WORDS, NOT_FOUND
 from rag.assistant import Assistant
+from rag.models import SearchHit
 from tests.conftest import ingest_into
 
 
@@ -56,3 +57,10 @@ def test_markdown_citation_names_the_section_of_the_quoted_sentence(
     citation = answer.citations[0]
     assert citation.source == "garden.md" and citation.page is None
     assert citation.section == "Roses"
+
+
+def test_search_gives_the_page_of_the_best_sentence_as_ask_does(assistant: Assistant, paged_corpus) -> None:
+    ingest_into(assistant, paged_corpus)
+    [best, *_] = assistant.search("What is the name of the keeper's cat?")
+    hit = SearchHit.from_passage(1, best)
+    assert hit.source == "lighthouse.pdf" and hit.start_char == 0 and hit.page == 2
