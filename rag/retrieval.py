@@ -220,9 +220,12 @@ class Retriever:
         """The second hop: the best passage of each document that the top passages name by its title
         while the question does not, for questions whose answer runs through a named bridge."""
         have = {p.chunk.source for p in passages}
-        named = self.title_index().named_in(
-            " ".join(p.chunk.text for p in passages[:2]), exclude={passages[0].chunk.source}
-        )
+        titles = self.title_index()
+        named: list[str] = []
+        for top in passages[:2]:  # a passage naming its own document's title links nothing
+            named += [
+                s for s in titles.named_in(top.chunk.text, exclude={top.chunk.source}) if s not in named
+            ]
         for i, p in enumerate(passages):
             if p.chunk.source in named:
                 passages[i] = replace(p, linked=True)

@@ -28,7 +28,9 @@ STYLE = """<style>
 .qa-passage { white-space: pre-wrap; font-size: .92em; margin: .4rem 0 0 0; }
 .qa-passage mark { background: #fff3b0; color: inherit; padding: 0 .1em; }
 .qa-passage mark strong { background: #ffd54f; }
-.qa-card details summary { cursor: pointer; font-size: .85em; color: rgba(128,128,128,1); }
+.qa-card details summary { cursor: pointer; list-style: none; }
+.qa-card details summary .qa-toggle { font-size: .85em; color: rgba(128,128,128,1); }
+.qa-card details[open] summary .qa-passage { display: none; }
 .qa-not-found { border-left: 4px solid #8c8c8c; background: rgba(140,140,140,.12);
                 border-radius: .4rem; padding: .7rem .9rem; }
 .qa-not-found .qa-title { font-weight: 600; }
@@ -153,17 +155,17 @@ def citation_html(citation: dict[str, Any], prefix: str) -> str:
     start, end = excerpt_bounds(text, sentences)
     excerpt = ("…" if start > 0 else "") + marked(text, start, end, sentences, quote)
     excerpt += "…" if end < len(text) else ""
-    whole = ""
+    shown = f'<div class="qa-passage">{excerpt}</div>'
     if (start, end) != (0, len(text)):
-        whole = (
-            "<details><summary>Show the whole passage</summary>"
+        # Opening swaps the excerpt for the whole passage, so no sentence is shown twice.
+        shown = (
+            f'<details><summary>{shown}<span class="qa-toggle">Show the whole passage</span></summary>'
             f'<div class="qa-passage">{marked(text, 0, len(text), sentences, quote)}</div></details>'
         )
     return (
         f'<div class="qa-card" id="{anchor(prefix, citation["id"])}">'
         f'<div class="qa-label">[{citation["id"]}] {html.escape(citation["title"])}</div>'
-        f'<div class="qa-where">{html.escape(location(citation))}</div>'
-        f'<div class="qa-passage">{excerpt}</div>{whole}</div>'
+        f'<div class="qa-where">{html.escape(location(citation))}</div>{shown}</div>'
     )
 
 

@@ -165,3 +165,16 @@ def test_with_no_index_yet_a_request_waits_for_the_first_build_boundedly(
     impatient = Retriever(assistant.store, assistant.embedder, index_dir=None, first_wait=0.0)
     with pytest.raises(StoreUnavailable, match="still being built"):
         impatient.lexical_index()
+
+
+def test_a_passage_naming_its_own_title_links_nothing(assistant: Assistant, tmp_path: Path) -> None:
+    write(tmp_path / "docs", "garden.md", "# Garden handbook\n\nTomatoes need at least six hours of sun a day.")
+    write(
+        tmp_path / "docs",
+        "lighthouse.txt",
+        "The Harbour Lighthouse\n\nThe Harbour Lighthouse has one hundred and twelve steps to climb.",
+    )
+    ingest_into(assistant, tmp_path / "docs")
+    passages = assistant.search("How many hours of sun do tomatoes need?", top_k=2)
+    assert not any(p.linked for p in passages)
+    assert "Lighthouse" not in assistant.ask("How many hours of sun do tomatoes need?").answer

@@ -55,9 +55,14 @@ def test_long_passage_shows_an_excerpt_around_the_quote_and_the_whole_on_demand(
         text=text, sentences=[{"start": start, "end": start + 17, "text": "The fact is here."}], quote=None
     )
     card = render.citation_html(c, "x1")
-    excerpt = card.split("<details>")[0]
+    excerpt, whole = card.split("</summary>")
     assert "<mark>The fact is here.</mark>" in excerpt and excerpt.count("filler") < 40
-    assert "Show the whole passage" in card
+    assert "Show the whole passage" in excerpt
+    # Opened, the whole passage replaces the excerpt (CSS hides the summary's copy): nothing twice.
+    assert (
+        whole.count("filler") == 100
+        and "details[open] summary .qa-passage { display: none; }" in render.STYLE
+    )
 
 
 def test_passage_without_known_sentences_is_shown_unmarked() -> None:
