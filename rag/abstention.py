@@ -14,7 +14,7 @@ from functools import lru_cache
 from rag.answer_types import expected_type
 from rag.lexical import terms
 from rag.models import Passage
-from rag.reading import WEIGHTS_FILE, Reading
+from rag.reading import WEIGHTS_FILE, Reading, read
 
 SIGNALS = (
     "bias",
@@ -75,3 +75,10 @@ def answer_probability(values: tuple[float, ...]) -> float:
 def should_abstain(values: tuple[float, ...]) -> bool:
     """True when the answer is unlikely enough to be in the passages that saying so is more honest."""
     return answer_probability(values) < _fitted()[1]
+
+
+def abstains(question: str, passages: list[Passage], idf: dict[str, float], min_relevance: float) -> bool:
+    """The whole decision: below the relevance floor always, above it when the fitted decision says so."""
+    if not passages or passages[0].score < min_relevance:
+        return True
+    return should_abstain(signals(question, passages, read(question, passages), idf))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -10,15 +9,14 @@ from dataclasses import dataclass, field, replace
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.llms import LLM
 
-from rag.abstention import should_abstain, signals
+from rag.abstention import abstains
 from rag.answering import Answerer, AnswerEvent, CitationsEvent, ExtractiveAnswerer, TokenEvent, abstain
-from rag.condense import is_follow_up, standalone_question
+from rag.condense import already_said, standalone_question
 from rag.embedding import load_embedder
 from rag.errors import InvalidQuestion
 from rag.generative import GenerativeAnswerer
 from rag.llm import build_llm, with_sampling
 from rag.models import Answer, Passage, Turn
-from rag.reading import normalise, read
 from rag.retrieval import Mode, Query, Retriever
 from rag.settings import Settings
 from rag.store import Store, open_store
@@ -90,20 +88,10 @@ class Assistant:
         text = validate_question(question, self.settings.max_question_chars)
         s = self.settings
         history = validate_history(history or [], s.max_history_turns, s.max_history_chars)
-        # A follow-up wants something new; a question that stands alone may rightly get the same answer again.
-        said = frozenset(
-            normalise(re.sub(r"\[\d+\]", "", t.content))
-            for t in history
-            if t.role == "assistant" and is_follow_up(text)
-        )
+        said = already_said(text, history)
         query = self.retriever.query(standalone_question(text, history, self.llm), intent=text, said=said)
         passages = self.retriever.retrieve(query, top_k or self.settings.top_k)
-        too_weak = not passages or passages[0].score < self.settings.min_relevance
-        if not too_weak:
-            readings = read(query.asked, passages)
-            too_weak = should_abstain(
-                signals(query.asked, passages, readings, self.retriever.idf(query.asked))
-            )
+        too_weak = abstains(query.asked, passages, self.retriever.idf(query.asked), s.min_relevance)
         elapsed = {"retrieve_ms": round((time.perf_counter() - started) * 1000, 1)}
         return Retrieved(query, passages, too_weak, elapsed)
 

@@ -9,6 +9,7 @@ from llama_index.core.llms import LLM
 
 from rag.models import Turn
 from rag.prompt import condense_messages
+from rag.reading import normalise
 
 log = logging.getLogger(__name__)
 
@@ -71,3 +72,11 @@ def is_follow_up(question: str) -> bool:
     """True when the question leans on earlier turns: it refers back, or is too short to stand alone."""
     words = [w.lower() for w in _WORD.findall(question)]
     return any(w in _REFERRING for w in words) or len(words) <= _SHORT_QUESTION_WORDS
+
+
+def already_said(question: str, history: list[Turn] | None) -> frozenset[str]:
+    """For a follow-up, what earlier answers quoted (markers dropped): it wants something new. A question
+    that stands alone may rightly get the same answer again, so for it nothing counts as said."""
+    if not history or not is_follow_up(question):
+        return frozenset()
+    return frozenset(normalise(re.sub(r"\[\d+\]", "", t.content)) for t in history if t.role == "assistant")

@@ -14,7 +14,6 @@ import argparse
 import json
 import math
 import pickle
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,12 +22,11 @@ import numpy as np
 from rag import abstention, reading
 from rag.answering import ExtractiveAnswerer
 from rag.assistant import build_assistant
-from rag.condense import standalone_question
+from rag.condense import already_said, standalone_question
 from rag.embedding import load_embedder
 from rag.eval import Question, answer_text, contains_answer, load_questions, short_answer, token_f1
 from rag.ingestion import ingest
 from rag.models import Passage
-from rag.reading import normalise
 from rag.retrieval import Query
 from rag.settings import Settings
 
@@ -56,11 +54,9 @@ def collect(qa: Path, corpus: Path, store: Path, settings: Settings, limit: int 
     ingest(corpus, assistant.store, embedder, settings.chunk_size, settings.chunk_overlap)
     cases = []
     for q in load_questions(qa)[:limit]:
-        said = frozenset(
-            normalise(re.sub(r"\[\d+\]", "", t.content)) for t in q.history if t.role == "assistant"
-        )
-        text = standalone_question(q.question, list(q.history) or None)
-        query = assistant.retriever.query(text, intent=q.question, said=said)
+        history = list(q.history) or None
+        text = standalone_question(q.question, history)
+        query = assistant.retriever.query(text, intent=q.question, said=already_said(q.question, history))
         passages = assistant.retriever.retrieve(query, settings.top_k)
         cases.append(Case(q, query, passages, assistant.retriever.idf(q.question)))
     cache.write_bytes(pickle.dumps(cases))
@@ -82,11 +78,7 @@ def answers(cases: list[Case], settings: Settings) -> dict[str, dict[str, float]
     for case in cases:
         q = case.question
         passages = case.passages
-        weak = not passages or passages[0].score < settings.min_relevance
-        if not weak:
-            weak = abstention.should_abstain(
-                abstention.signals(q.question, passages, reading.read(q.question, passages), case.idf)
-            )
+        weak = abstention.abstains(q.question, passages, case.idf, settings.min_relevance)
         row = rows.setdefault((q.kind or "-") + ("" if q.answerable else " (unanswerable)"), {})
         row.setdefault("abstain", []).append(weak)
         if q.answerable:
