@@ -11,11 +11,7 @@ import argparse
 import asyncio
 import os
 import random
-import shutil
-import socket
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -24,16 +20,13 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
-from load import SQUAD, percentile  # noqa: E402
+from load import SQUAD, memory_mb, percentile, squad_api  # noqa: E402
 
 from rag.eval import load_questions  # noqa: E402
 
 
 def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+    return memory_mb(pid, "VmRSS")
 
 
 def open_fds(pid: int) -> int:
@@ -79,29 +72,8 @@ async def main() -> None:
     parser.add_argument("--bursts", type=int, default=3)
     args = parser.parse_args()
     questions = [q.question for q in load_questions(SQUAD / "dev.jsonl")]
-    tmp = Path(tempfile.mkdtemp())
-    shutil.copytree(SQUAD / "corpus", tmp / "corpus")
-    env = {
-        **os.environ,
-        "DATA_DIR": str(tmp / "data"),
-        "CORPUS_DIR": str(tmp / "corpus"),
-        "RATE_LIMIT": "1000000/minute",
-    }
-    subprocess.run([sys.executable, "-m", "ingest"], cwd=ROOT, env=env, check=True, capture_output=True)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = subprocess.Popen(
-        [sys.executable, "-m", "server", "--port", str(port)], cwd=ROOT, env=env, stderr=subprocess.DEVNULL
-    )
-    try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=120) as http:
-            for _ in range(600):
-                try:
-                    if (await http.get("/ready")).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    await asyncio.sleep(0.2)
+    with squad_api() as (server, url, _):
+        async with httpx.AsyncClient(base_url=url, timeout=120) as http:
             print(f"{args.clients} clients, {args.seconds:.0f} s a burst, each during a full re-ingestion")
             print(f"before: RSS {rss_mb(server.pid):.0f} MB, open fds {open_fds(server.pid)}")
             print(
@@ -119,10 +91,6 @@ async def main() -> None:
                 )
                 for error in sorted(set(result["errors"]))[:5]:
                     print(f"    error: {error}")
-    finally:
-        server.terminate()
-        server.wait(timeout=60)
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -12,10 +12,13 @@ import asyncio
 import os
 import random
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -32,20 +35,18 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
-def peak_rss_mb(pid: int) -> float:
+def memory_mb(pid: int, field: str = "VmHWM") -> float:
+    """A process's memory from /proc: VmHWM is its peak resident set, VmRSS its current one."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
     return float("nan")
 
 
-async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clients", type=int, default=50)
-    parser.add_argument("--seconds", type=float, default=60)
-    parser.add_argument("--port", type=int, default=8765)
-    args = parser.parse_args()
-    questions = [q.question for q in load_questions(SQUAD / "dev.jsonl")]
+@contextmanager
+def squad_api(port: int | None = None) -> Iterator[tuple[subprocess.Popen, str, Path]]:
+    """The SQuAD articles ingested into a temporary store, and an API process serving them on loopback
+    (with no practical rate limit) once /ready answers: (process, URL, the temporary folder)."""
     tmp = Path(tempfile.mkdtemp())
     shutil.copytree(SQUAD / "corpus", tmp / "corpus")
     env = {
@@ -55,21 +56,38 @@ async def main() -> None:
         "RATE_LIMIT": "1000000/minute",
     }
     subprocess.run([sys.executable, "-m", "ingest"], cwd=ROOT, env=env, check=True, capture_output=True)
+    if port is None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
     server = subprocess.Popen(
-        [sys.executable, "-m", "server", "--port", str(args.port)],
-        cwd=ROOT,
-        env=env,
-        stderr=subprocess.DEVNULL,
+        [sys.executable, "-m", "server", "--port", str(port)], cwd=ROOT, env=env, stderr=subprocess.DEVNULL
     )
-    url = f"http://127.0.0.1:{args.port}"
+    url = f"http://127.0.0.1:{port}"
     try:
+        for _ in range(600):
+            try:
+                if httpx.get(f"{url}/ready", timeout=5).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        yield server, url, tmp
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--port", type=int, default=8765)
+    args = parser.parse_args()
+    questions = [q.question for q in load_questions(SQUAD / "dev.jsonl")]
+    with squad_api(args.port) as (server, url, tmp):
         async with httpx.AsyncClient(base_url=url, timeout=60) as http:
-            for _ in range(300):
-                try:
-                    if (await http.get("/health")).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    await asyncio.sleep(0.2)
             latencies: dict[str, list[float]] = {"/ask": [], "/search": []}
             errors = 0
             deadline = time.monotonic() + args.seconds
@@ -110,12 +128,8 @@ async def main() -> None:
             )
         print(
             f"throughput {len(every) / elapsed:.1f} req/s, errors {errors}, "
-            f"API peak RSS {peak_rss_mb(server.pid):.0f} MB"
+            f"API peak RSS {memory_mb(server.pid):.0f} MB"
         )
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

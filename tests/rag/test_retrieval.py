@@ -168,7 +168,7 @@ def test_with_no_index_yet_a_request_waits_for_the_first_build_boundedly(
 
 
 def test_a_passage_naming_its_own_title_links_nothing(assistant: Assistant, tmp_path: Path) -> None:
-    write(tmp_path / "docs", "garden.md", "# Garden handbook\n\nTomatoes need at least six hours of sun a day.")
+    write(tmp_path / "docs", "garden.md", "# Garden handbook\n\nTomatoes need six hours of sun a day.")
     write(
         tmp_path / "docs",
         "lighthouse.txt",
