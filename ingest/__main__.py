@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
             report = run_ingestion(
                 settings,
                 store,
-                lambda: load_embedder(settings.embed_model),
+                lambda: load_embedder(settings.embed_model, settings.embed_precision),
                 root=args.path,
                 full=args.full,
                 dry_run=args.dry_run,

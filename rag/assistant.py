@@ -159,7 +159,7 @@ def build_assistant(
     settings: Settings, embedder: BaseEmbedding | None = None, mode: Mode = "hybrid", llm: LLM | None = None
 ) -> Assistant:
     """Wire the parts named by the settings; pass an embedder (or LLM) to share one already loaded."""
-    embedder = embedder or load_embedder(settings.embed_model)
+    embedder = embedder or load_embedder(settings.embed_model, settings.embed_precision)
     store = open_store(settings)
     retriever = Retriever(store, embedder, mode=mode, index_dir=settings.data_dir / "bm25")
     extractive = ExtractiveAnswerer(max_sentences=settings.answer_sentences)

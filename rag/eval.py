@@ -214,7 +214,7 @@ def run(
 ) -> list[Scores]:
     """Ingest the corpus once (into store, kept for the next run, else a temporary one), then score
     each retrieval mode."""
-    embedder = load_embedder(settings.embed_model)
+    embedder = load_embedder(settings.embed_model, settings.embed_precision)
     questions = load_questions(qa)[:limit]
     results = []
     with tempfile.TemporaryDirectory() as tmp:

@@ -47,7 +47,7 @@ def collect(qa: Path, corpus: Path, store: Path, settings: Settings, limit: int 
     cache = store / f"cases-{qa.stem}-{limit}.pickle"
     if cache.exists() and cache.stat().st_mtime > max(qa.stat().st_mtime, _code_time()):
         return pickle.loads(cache.read_bytes())
-    embedder = load_embedder(settings.embed_model)
+    embedder = load_embedder(settings.embed_model, settings.embed_precision)
     assistant = build_assistant(
         settings.model_copy(update={"data_dir": store, "chroma_host": None}), embedder
     )

@@ -18,9 +18,9 @@ from filelock import FileLock, Timeout
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from pydantic import BaseModel, Field
 
-from rag.chunking import Sentence, chunk_document, split_sentences
+from rag.chunking import chunk_document, split_sentences
 from rag.documents import file_hash, read_document, scan, source_name
-from rag.embedding import embed_texts
+from rag.embedding import embed_passages
 from rag.errors import IngestionBusy, UnreadableDocument
 from rag.models import Chunk, Document, DocumentRecord
 from rag.readers import ReadLimits
@@ -174,12 +174,18 @@ def stage_documents(
     """Write versions' chunks and sentences, unseen by readers until published."""
     chunks_of = {d.source: chunk_document(d, chunk_size, chunk_overlap) for d in documents}
     chunks = [c for d in documents for c in chunks_of[d.source]]
-    sentences = sentences_of(chunks)
-    # One embedding call per batch: the model is much faster on large batches.
-    vectors = embed_texts(embedder, [embedding_text(c) for c in chunks])
-    sentence_vectors = embed_texts(embedder, [s.text for _, s in sentences])
-    if not sentences:
-        sentence_vectors = np.zeros((0, vectors.shape[1]), dtype=np.float32)
+    split = [split_sentences(c.text) for c in chunks]
+    texts = [embedding_text(c) for c in chunks]
+    # A sentence is embedded in its chunk's own pass, at its offset after the title line.
+    spans = [
+        [(len(t) - len(c.text) + s.start, len(t) - len(c.text) + s.end) for s in ss]
+        for c, t, ss in zip(chunks, texts, split, strict=True)
+    ]
+    vectors, span_vectors = embed_passages(embedder, texts, spans)
+    sentences = [(c.id, s) for c, ss in zip(chunks, split, strict=True) for s in ss]
+    sentence_vectors = (
+        np.concatenate(span_vectors) if sentences else np.zeros((0, vectors.shape[1]), dtype=np.float32)
+    )
     store.add(chunks, vectors, sentences, sentence_vectors)
     now = datetime.now(UTC).isoformat(timespec="seconds")
     return [
@@ -198,11 +204,6 @@ def remove_document(store: Store, source: str) -> None:
     """Hide a document from readers, then delete its chunks."""
     store.unpublish(source)
     store.delete_chunks(store.stale_chunk_ids({source: None}))
-
-
-def sentences_of(chunks: list[Chunk]) -> list[tuple[str, Sentence]]:
-    """Every sentence of every chunk, tagged with its chunk id."""
-    return [(c.id, s) for c in chunks for s in split_sentences(c.text)]
 
 
 def embedding_text(chunk: Chunk) -> str:
