@@ -11,7 +11,7 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 
 from rag.documents import SUPPORTED_SUFFIXES, file_name_problem, read_document
 from rag.errors import DocumentNotFound, FileTooLarge, UnsupportedFile
-from rag.ingestion import IngestionLock, IngestReport, ingest, remove_document
+from rag.ingestion import IngestionLock, IngestReport, ProgressCallback, ingest, remove_document
 from rag.readers import ReadLimits
 from rag.settings import Settings
 from rag.store import Store
@@ -24,7 +24,7 @@ def run_ingestion(
     root: Path | None = None,
     full: bool = False,
     dry_run: bool = False,
-    on_progress: Callable[[str], None] | None = None,
+    on_progress: ProgressCallback | None = None,
 ) -> IngestReport:
     """Ingest root (default: the corpus folder) while holding the store's ingestion lock."""
     with IngestionLock(settings.data_dir):
@@ -38,7 +38,7 @@ def _ingest_locked(
     root: Path | None = None,
     full: bool = False,
     dry_run: bool = False,
-    on_progress: Callable[[str], None] | None = None,
+    on_progress: ProgressCallback | None = None,
 ) -> IngestReport:
     return ingest(
         root or settings.corpus_dir,
