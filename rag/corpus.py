@@ -28,10 +28,10 @@ def run_ingestion(
 ) -> IngestReport:
     """Ingest root (default: the corpus folder) while holding the store's ingestion lock."""
     with IngestionLock(settings.data_dir):
-        return _ingest_locked(settings, store, embedder, root, full, dry_run, on_progress)
+        return ingest_locked(settings, store, embedder, root, full, dry_run, on_progress)
 
 
-def _ingest_locked(
+def ingest_locked(
     settings: Settings,
     store: Store,
     embedder: BaseEmbedding | Callable[[], BaseEmbedding],
@@ -40,6 +40,7 @@ def _ingest_locked(
     dry_run: bool = False,
     on_progress: ProgressCallback | None = None,
 ) -> IngestReport:
+    """Ingest root (default: the corpus folder); the caller holds the ingestion lock."""
     return ingest(
         root or settings.corpus_dir,
         store,
@@ -65,7 +66,7 @@ def upload_and_ingest(
     safe_file_name(name)  # a bad name is refused before waiting on anything
     with IngestionLock(settings.data_dir):
         path = save_upload(settings, name, data)
-        return path, _ingest_locked(settings, store, embedder)
+        return path, ingest_locked(settings, store, embedder)
 
 
 def read_limits(settings: Settings) -> ReadLimits:
