@@ -11,7 +11,6 @@ import os
 import re
 import tempfile
 import threading
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,7 +26,7 @@ from rag.ingestion import IngestionLock, IngestProgress, IngestReport, ProgressC
 JOBS_FOLDER = "ingest-jobs"
 KEPT_JOBS = 20  # finished jobs' records kept; older ones are deleted
 INTERRUPTED = "interrupted: the process running it stopped before the end"
-_JOB_ID = re.compile(r"\d{8}T\d{6}-[0-9a-f]{8}")
+_JOB_ID = re.compile(r"\d{8}T\d{9}-[0-9a-f]{8}")
 
 
 class IngestJob(BaseModel):
@@ -76,7 +75,8 @@ class JobHandle:
     thread: threading.Thread | None = None
     report: IngestReport | None = None
     error: BaseException | None = None
-    locked: threading.Event = field(default_factory=threading.Event)
+    on_record: bool = False  # the lock is held and the job's file written
+    locked: threading.Event = field(default_factory=threading.Event)  # set once started, or failed to
 
     def wait(self) -> IngestReport:
         if self.thread:
@@ -102,9 +102,9 @@ class IngestJobs:
         handle.thread = threading.Thread(target=self._work, args=(job, run, handle), daemon=True)
         handle.thread.start()
         handle.locked.wait()
-        if isinstance(handle.error, IngestionBusy):
+        if handle.error is not None and not handle.on_record:  # it never started: nothing to follow
             handle.thread.join()
-            running = self.running()
+            running = self.running() if isinstance(handle.error, IngestionBusy) else None
             if running is not None:
                 raise IngestionBusy(
                     f"another ingestion is running on this store: job {running.id}"
@@ -150,6 +150,7 @@ class IngestJobs:
             with IngestionLock(self.data_dir):
                 self._sweep_locked()  # with the lock held, any job still `running` has died
                 self._save(job)
+                handle.on_record = True
                 handle.locked.set()
 
                 def advance(event: IngestProgress) -> None:
@@ -164,7 +165,7 @@ class IngestJobs:
                 self._save(job)
         except BaseException as exc:
             handle.error = exc
-            if handle.locked.is_set():  # the job is on record: it failed, and says why
+            if handle.on_record:  # it failed, and its record says why
                 self._save(
                     job.model_copy(update={"status": "failed", "error": str(exc), "finished_at": _now()})
                 )
@@ -186,7 +187,9 @@ class IngestJobs:
 
 
 def _new_id() -> str:
-    return f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{uuid.uuid4().hex[:8]}"
+    """UTC start time to the millisecond, then random: ids sort as the jobs started."""
+    now = datetime.now(UTC)
+    return f"{now:%Y%m%dT%H%M%S}{now.microsecond // 1000:03d}-{uuid.uuid4().hex[:8]}"
 
 
 def _now() -> str:
