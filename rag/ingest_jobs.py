@@ -7,6 +7,7 @@ for any job, and a job survives as a record after the run.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import tempfile
@@ -23,6 +24,7 @@ from pydantic import BaseModel, Field
 from rag.errors import IngestionBusy, IngestJobNotFound
 from rag.ingestion import IngestionLock, IngestProgress, IngestReport, ProgressCallback
 
+log = logging.getLogger(__name__)
 JOBS_FOLDER = "ingest-jobs"
 KEPT_JOBS = 20  # finished jobs' records kept; older ones are deleted
 INTERRUPTED = "interrupted: the process running it stopped before the end"
@@ -156,7 +158,10 @@ class IngestJobs:
                 def advance(event: IngestProgress) -> None:
                     nonlocal job
                     job = job.advanced(event)
-                    self._save(job)
+                    try:
+                        self._save(job)
+                    except OSError as exc:  # a progress report lost must not stop the ingestion
+                        log.warning("cannot record the progress of ingestion job %s: %s", job.id, exc)
 
                 handle.report = run(advance)
                 job = job.model_copy(
