@@ -11,7 +11,7 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 
 from rag.documents import SUPPORTED_SUFFIXES, file_name_problem, read_document
 from rag.errors import DocumentNotFound, FileTooLarge, UnsupportedFile
-from rag.ingestion import IngestionLock, IngestReport, ingest, remove_document
+from rag.ingestion import IngestionLock, IngestReport, ProgressCallback, ingest, remove_document
 from rag.readers import ReadLimits
 from rag.settings import Settings
 from rag.store import Store
@@ -24,22 +24,23 @@ def run_ingestion(
     root: Path | None = None,
     full: bool = False,
     dry_run: bool = False,
-    on_progress: Callable[[str], None] | None = None,
+    on_progress: ProgressCallback | None = None,
 ) -> IngestReport:
     """Ingest root (default: the corpus folder) while holding the store's ingestion lock."""
     with IngestionLock(settings.data_dir):
-        return _ingest_locked(settings, store, embedder, root, full, dry_run, on_progress)
+        return ingest_locked(settings, store, embedder, root, full, dry_run, on_progress)
 
 
-def _ingest_locked(
+def ingest_locked(
     settings: Settings,
     store: Store,
     embedder: BaseEmbedding | Callable[[], BaseEmbedding],
     root: Path | None = None,
     full: bool = False,
     dry_run: bool = False,
-    on_progress: Callable[[str], None] | None = None,
+    on_progress: ProgressCallback | None = None,
 ) -> IngestReport:
+    """Ingest root (default: the corpus folder); the caller holds the ingestion lock."""
     return ingest(
         root or settings.corpus_dir,
         store,
@@ -65,7 +66,7 @@ def upload_and_ingest(
     safe_file_name(name)  # a bad name is refused before waiting on anything
     with IngestionLock(settings.data_dir):
         path = save_upload(settings, name, data)
-        return path, _ingest_locked(settings, store, embedder)
+        return path, ingest_locked(settings, store, embedder)
 
 
 def read_limits(settings: Settings) -> ReadLimits:

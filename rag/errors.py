@@ -55,3 +55,7 @@ class ConfigurationError(RagError):
 
 class ConversationNotFound(RagError):
     """No such conversation for this key (or no such answer in it)."""
+
+
+class IngestJobNotFound(RagError):
+    """No ingestion job of that id on record."""

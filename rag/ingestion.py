@@ -59,6 +59,40 @@ class IngestReport(BaseModel):
         )
 
 
+@dataclass(frozen=True)
+class IngestProgress:
+    """How far a run has come; reported once the plan is made (unchanged files count as done at once)
+    and after each batch of documents written."""
+
+    documents_done: int
+    documents_total: int
+    chunks_done: int
+    elapsed: float  # seconds since the run started
+    # Done before any embedding (unchanged files): left out of the rate, so the ETA is not flattered.
+    documents_skipped: int = 0
+
+    @property
+    def chunks_per_second(self) -> float:
+        return self.chunks_done / self.elapsed if self.elapsed > 0 else 0.0
+
+    @property
+    def documents_per_second(self) -> float:
+        written = self.documents_done - self.documents_skipped
+        return written / self.elapsed if self.elapsed > 0 else 0.0
+
+    @property
+    def eta_seconds(self) -> float | None:
+        """Seconds left at the pace so far; None until a document has been written."""
+        left = self.documents_total - self.documents_done
+        if left <= 0:
+            return 0.0
+        rate = self.documents_per_second
+        return left / rate if rate > 0 else None
+
+
+ProgressCallback = Callable[[IngestProgress], None]
+
+
 @dataclass
 class Plan:
     """What a run will do: files to (re)write and sources to remove, decided by content hash."""
@@ -109,16 +143,25 @@ def ingest(
     limits: ReadLimits | None = None,
     full: bool = False,
     dry_run: bool = False,
-    on_progress: Callable[[str], None] | None = None,
+    on_progress: ProgressCallback | None = None,
 ) -> IngestReport:
     """Make the store mirror the documents under root: add new, replace changed, drop removed.
 
     The embedder may be given as a loader, so a run with nothing to embed never loads the model.
+    on_progress hears how far the run has come: once the plan is made, then after each batch.
     """
     started = time.perf_counter()
     store.generation()  # reloads the store if another process wrote it, before this run writes
     todo = plan(root, store, full)
     report = todo.report
+    skipped = len(report.unchanged)
+    total = skipped + len(todo.write)
+
+    def progress(done: int) -> None:
+        if on_progress:
+            elapsed = time.perf_counter() - started
+            on_progress(IngestProgress(done, total, report.chunks_written, elapsed, skipped))
+
     if dry_run:
         report.dry_run = True
         for path, replaces in todo.write:
@@ -128,6 +171,7 @@ def ingest(
     orphans = store.orphans()  # left by an interrupted run or a replaced version; nobody can see them
     store.delete_chunks(orphans)
     store.sweep_sentences()  # of chunks deleted by earlier runs, now that no reader can still want them
+    progress(skipped)
     model = None
     for lo in range(0, len(todo.write), _BATCH_DOCUMENTS):
         batch: list[Document] = []
@@ -142,14 +186,11 @@ def ingest(
                 report.notes[source] = document.note
             batch.append(document)
             (report.changed if replaces else report.added).append(source)
-        if not batch:
-            continue
-        if model is None:
-            model = embedder if isinstance(embedder, BaseEmbedding) else embedder()
-        report.chunks_written += write_documents(batch, store, model, chunk_size, chunk_overlap)
-        if on_progress:
-            for document in batch:
-                on_progress(document.source)
+        if batch:
+            if model is None:
+                model = embedder if isinstance(embedder, BaseEmbedding) else embedder()
+            report.chunks_written += write_documents(batch, store, model, chunk_size, chunk_overlap)
+        progress(skipped + min(lo + _BATCH_DOCUMENTS, len(todo.write)))  # files that failed count as done
     for source in report.removed:
         remove_document(store, source)
     if report.added or report.changed or report.removed or orphans:

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
@@ -23,12 +24,14 @@ from rag.errors import (
     EmptyCorpus,
     FileTooLarge,
     IngestionBusy,
+    IngestJobNotFound,
     InvalidQuestion,
     RagError,
     StoreUnavailable,
     UnreadableDocument,
     UnsupportedFile,
 )
+from rag.ingest_jobs import IngestJobs
 from rag.settings import Settings, get_settings
 from server import mcp as mcp_server
 from server import observability, openai_compat
@@ -43,6 +46,7 @@ STATUS_BY_ERROR: list[tuple[type[RagError], int]] = [
     (UnreadableDocument, 422),
     (UnsupportedFile, 415),
     (DocumentNotFound, 404),
+    (IngestJobNotFound, 404),
     (CorpusNotFound, 404),
     (ConversationNotFound, 404),
     (EmptyCorpus, 422),
@@ -83,6 +87,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
         if assistant is None:  # the serving process (each worker runs its own lifespan), not a test's
             set_torch_threads(settings.torch_threads)
         app.state.assistant = assistant or build_assistant(settings)
+        await run_in_threadpool(app.state.ingest_jobs.sweep_interrupted)
         async with mcp.session_manager.run():
             yield
 
@@ -96,6 +101,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     )
     app.state.metrics = observability.Metrics()
     app.state.conversations = ConversationStore(settings.data_dir / FILE_NAME)
+    app.state.ingest_jobs = IngestJobs(settings.data_dir)
 
     @app.exception_handler(RagError)
     async def rag_error(_: Request, exc: RagError) -> JSONResponse:

@@ -125,8 +125,17 @@ class Api:
         """Save one file into the corpus and ingest; the response holds the report."""
         return self._request("POST", "/documents", files={"file": (name, data)}, admin=True)
 
-    def reingest(self, full: bool) -> dict[str, Any]:
-        return self._request("POST", "/ingest", json={"full": full}, admin=True)
+    def start_ingestion(self, full: bool) -> dict[str, Any]:
+        """Start re-ingesting the corpus folder as a job; answers at once with the job."""
+        return self._request("POST", "/ingest/jobs", json={"full": full}, admin=True)
+
+    def ingestion(self, job_id: str) -> dict[str, Any]:
+        """An ingestion job: its progress while it runs, then its report or error."""
+        return self._request("GET", f"/ingest/jobs/{job_id}")
+
+    def ingestions(self) -> list[dict[str, Any]]:
+        """Recent ingestion jobs, newest first."""
+        return self._request("GET", "/ingest/jobs")
 
     def delete(self, source: str) -> None:
         self._request("DELETE", f"/documents/{source}", admin=True)

@@ -15,6 +15,7 @@ from ui import client, render
 
 api = client.Api.from_settings(Settings())
 state = st.session_state
+POLL_SECONDS = 1.0  # how often a running ingestion is asked how far it has come (within the rate limit)
 OUTCOMES = {
     "added": "added",
     "changed": "replaced the earlier version",
@@ -32,6 +33,7 @@ def outcome(report: dict[str, Any], name: str) -> str:
 def upload(files: list[Any], limit: int | None) -> None:
     """Upload the files one by one, with progress, and keep a line per file saying what happened."""
     results: list[dict[str, str]] = []
+    reports: list[dict[str, Any]] = []
     progress = st.progress(0.0)
     for i, file in enumerate(files):
         progress.progress(
@@ -46,23 +48,52 @@ def upload(files: list[Any], limit: int | None) -> None:
         except (client.ServerError, client.ServerUnreachable) as exc:
             results.append({"File": file.name, "Result": f"failed: {api.explain(exc)}"})
             continue
-        state.last_report, state.last_report_full = response["report"], False
+        reports.append(response["report"])
         results.append({"File": file.name, "Result": outcome(response["report"], response["saved"])})
     progress.progress(1.0, text="Done.")
+    if reports:  # each file's upload ran an ingestion: the summary counts them all
+        state.last_report, state.last_report_full = render.combined_report(reports), False
     state.upload_results = results
     state.uploader_round = state.get("uploader_round", 0) + 1  # a fresh, empty uploader
     st.rerun()
 
 
 def reingest() -> None:
-    """Button callback: run the ingestion, then untick "full" so the next run is incremental again."""
-    full = state.get("full", False)
+    """Button callback: start the ingestion job, then untick "full" so the next run is incremental again."""
     try:
-        state.last_report = api.reingest(full)
-        state.last_report_full = full
-    except (client.ServerError, client.ServerUnreachable) as exc:
+        state.job_id = api.start_ingestion(state.get("full", False))["id"]
+    except client.ServerError as exc:
+        if exc.status == 409 and (running := running_job()):
+            state.job_id = running["id"]  # someone else's run: follow it rather than refuse
+        else:
+            state.flash = api.explain(exc)
+    except client.ServerUnreachable as exc:
         state.flash = api.explain(exc)
     state.full = False
+
+
+def running_job() -> dict[str, Any] | None:
+    """The ingestion job running now, if any (started here, in another tab, or by a script)."""
+    return next((job for job in api.ingestions() if job["status"] == "running"), None)
+
+
+def follow_job() -> None:
+    """The running job's progress, asked again every POLL_SECONDS (a fragment: the page stays usable);
+    once it ends, its report (or why it failed) and the new document list."""
+    try:
+        job = api.ingestion(state.job_id)
+    except (client.ServerError, client.ServerUnreachable) as exc:
+        state.flash, state.job_id = api.explain(exc), None
+        st.rerun()
+    if job["status"] != "running":
+        if job["report"] is not None:
+            state.last_report, state.last_report_full = job["report"], job["full"]
+        else:
+            state.flash = f"The ingestion failed: {job['error']}"
+        state.job_id = None
+        st.rerun()  # the whole page: its document list has changed
+    fraction, words = render.job_progress(job)
+    st.progress(fraction, text=words)
 
 
 def show_report(report: dict[str, Any], full: bool) -> None:
@@ -163,9 +194,20 @@ for result in state.get("upload_results", []):
     shown(render.plain(f"{result['File']}: {result['Result']}"))
 
 st.subheader("Re-ingest the corpus folder")
+if state.get("job_id") is None:
+    # Follow an ingestion started elsewhere; with nothing of its own to show, the page shows the last one.
+    try:
+        recent = api.ingestions()
+    except (client.ServerError, client.ServerUnreachable):
+        recent = []
+    state.job_id = next((job["id"] for job in recent if job["status"] == "running"), None)
+    if state.job_id is None and "last_report" not in state and recent and recent[0]["report"]:
+        state.last_report, state.last_report_full = recent[0]["report"], recent[0]["full"]
 left, right = st.columns(2)
-right.checkbox("Full rebuild (re-embed every document)", key="full")
-left.button("Re-ingest the corpus", on_click=reingest)
+right.checkbox("Full rebuild (re-embed every document)", key="full", disabled=state.job_id is not None)
+left.button("Re-ingest the corpus", on_click=reingest, disabled=state.job_id is not None)
+if state.job_id is not None:
+    st.fragment(follow_job, run_every=POLL_SECONDS)()
 
 if documents:
     st.subheader("Delete a document")

@@ -28,6 +28,7 @@ STYLE = """<style>
 .qa-passage { white-space: pre-wrap; font-size: .92em; margin: .4rem 0 0 0; }
 .qa-passage mark { background: #fff3b0; color: inherit; padding: 0 .1em; }
 .qa-passage mark strong { background: #ffd54f; }
+.qa-passage .qa-heading { font-weight: 600; }
 .qa-card details summary { cursor: pointer; list-style: none; }
 .qa-card details summary .qa-toggle { font-size: .85em; color: rgba(128,128,128,1); }
 .qa-card details[open] summary .qa-passage { display: none; }
@@ -38,6 +39,10 @@ STYLE = """<style>
 </style>"""
 
 
+MAX_EXAMPLE_QUESTIONS = 5  # one per document up to this: more buttons would push the chat input away
+MARKDOWN_SUFFIXES = (".md", ".markdown")
+# A Markdown heading line: its `#` marker (hidden in citation cards) and its words (shown in bold).
+_HEADING = re.compile(r"^(#{1,6}[ \t]+)(.*?)[ \t#]*$", re.MULTILINE)
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>$:])")
 
 
@@ -114,21 +119,41 @@ def _spans(citation: dict[str, Any]) -> tuple[list[tuple[int, int]], tuple[int, 
     return sorted(sentences), ((quote["start"], quote["end"]) if quote else None)
 
 
+def headings(text: str) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """Markdown heading lines in text: the spans of their `#` markers (opening and closing), and of their
+    words."""
+    found = [m for m in _HEADING.finditer(text) if m.group(2)]
+    markers = [span for m in found for span in (m.span(1), (m.end(2), m.end()))]
+    return markers, [m.span(2) for m in found]
+
+
 def marked(
-    text: str, start: int, end: int, sentences: list[tuple[int, int]], quote: tuple[int, int] | None
+    text: str,
+    start: int,
+    end: int,
+    sentences: list[tuple[int, int]],
+    quote: tuple[int, int] | None,
+    markdown: bool = False,
 ) -> str:
-    """text[start:end] escaped, the quoted sentences in <mark> and the exact answer in <strong>."""
+    """text[start:end] escaped, the quoted sentences in <mark> and the exact answer in <strong>.
+
+    With markdown, heading lines lose their `#` marker and show in bold; all other markup stays text."""
+    hidden, titles = headings(text) if markdown else ([], [])
     cuts = {start, end}
-    for a, b in [*sentences, *([quote] if quote else [])]:
+    for a, b in [*sentences, *([quote] if quote else []), *hidden, *titles]:
         cuts |= {min(max(a, start), end), min(max(b, start), end)}
     ordered = sorted(cuts)
     out = []
     for a, b in itertools.pairwise(ordered):
+        if any(s <= a and b <= e for s, e in hidden):
+            continue
         piece = html.escape(text[a:b])
         if quote and quote[0] <= a and b <= quote[1]:
             piece = f"<strong>{piece}</strong>"
         if any(s <= a and b <= e for s, e in sentences) or (quote and quote[0] <= a and b <= quote[1]):
             piece = f"<mark>{piece}</mark>"
+        if any(s <= a and b <= e for s, e in titles):
+            piece = f'<span class="qa-heading">{piece}</span>'
         out.append(piece)
     return "".join(out)
 
@@ -152,15 +177,17 @@ def citation_html(citation: dict[str, Any], prefix: str) -> str:
     """A card for one cited passage: title, where it is, the quoted sentences highlighted in context."""
     text = citation["text"]
     sentences, quote = _spans(citation)
+    markdown = str(citation.get("source", "")).lower().endswith(MARKDOWN_SUFFIXES)
     start, end = excerpt_bounds(text, sentences)
-    excerpt = ("…" if start > 0 else "") + marked(text, start, end, sentences, quote)
+    excerpt = ("…" if start > 0 else "") + marked(text, start, end, sentences, quote, markdown)
     excerpt += "…" if end < len(text) else ""
     shown = f'<div class="qa-passage">{excerpt}</div>'
     if (start, end) != (0, len(text)):
         # Opening swaps the excerpt for the whole passage, so no sentence is shown twice.
+        whole = marked(text, 0, len(text), sentences, quote, markdown)
         shown = (
             f'<details><summary>{shown}<span class="qa-toggle">Show the whole passage</span></summary>'
-            f'<div class="qa-passage">{marked(text, 0, len(text), sentences, quote)}</div></details>'
+            f'<div class="qa-passage">{whole}</div></details>'
         )
     return (
         f'<div class="qa-card" id="{anchor(prefix, citation["id"])}">'
@@ -177,8 +204,8 @@ def not_found_html(text: str) -> str:
     )
 
 
-def example_questions(titles: list[str], limit: int = 3) -> list[str]:
-    """Questions to try, made from the titles of the ingested documents."""
+def example_questions(titles: list[str], limit: int = MAX_EXAMPLE_QUESTIONS) -> list[str]:
+    """Questions to try, one per document title (duplicates once), up to limit."""
     templates = ("What does “{}” say?", "What are the main points of “{}”?", "What is “{}” about?")
     unique = list(dict.fromkeys(t.strip() for t in titles if t.strip()))
     return [templates[i % len(templates)].format(t) for i, t in enumerate(unique[:limit])]
@@ -198,3 +225,47 @@ def failure_message(status: int, detail: str) -> str:
     if status >= 500:
         return f"The server failed while answering: {detail}."
     return detail[:1].upper() + detail[1:] + "."
+
+
+def human_duration(seconds: float) -> str:
+    """`45 s`, `12 min`, `1 h 05 min`."""
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    minutes = round(seconds / 60)
+    return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def job_progress(job: dict[str, Any]) -> tuple[float, str]:
+    """A running ingestion job as a progress bar's fraction and its words."""
+    total = job.get("documents_total")
+    if total is None:
+        return 0.0, "Comparing the corpus folder with the store…"
+    done = job["documents_done"]
+    eta = job.get("eta_seconds")
+    left = "estimating the time left" if eta is None else f"about {human_duration(eta)} left"
+    words = (
+        f"{done:,} of {plural(total, 'document')} · {plural(job['chunks_done'], 'passage')} written "
+        f"({job['chunks_per_second']:.1f} a second) · {left}"
+    )
+    return (done / total if total else 1.0), words
+
+
+def combined_report(reports: list[dict[str, Any]]) -> dict[str, Any]:
+    """Several ingestion reports (one per uploaded file) as one, counting each document once.
+
+    Each run re-reports the documents of the runs before it as unchanged; they count where they
+    were added or changed."""
+    combined: dict[str, Any] = {"added": [], "changed": [], "unchanged": [], "removed": []}
+    combined |= {"failed": {}, "skipped": {}, "notes": {}, "chunks_written": 0, "seconds": 0.0}
+    for report in reports:
+        for key in ("added", "changed", "removed"):
+            combined[key] += [s for s in report[key] if s not in combined[key]]
+        for key in ("failed", "skipped", "notes"):
+            combined[key] |= report[key]
+        combined["chunks_written"] += report["chunks_written"]
+        combined["seconds"] += report["seconds"]
+    written = set(combined["added"]) | set(combined["changed"])
+    last = reports[-1] if reports else combined
+    combined["unchanged"] = [s for s in last["unchanged"] if s not in written]
+    combined["failed"] = {s: why for s, why in combined["failed"].items() if s not in written}
+    return combined

@@ -121,3 +121,29 @@ def test_a_bad_collection_name_is_a_clear_error_with_exit_status_2(tmp_path: Pat
     )
     assert result.returncode == 2
     assert "error: invalid settings: COLLECTION_NAME" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_progress_counts_unchanged_files_and_shows_rate_and_reaches_the_total(tmp_path: Path) -> None:
+    corpus = tmp_path / "docs"
+    corpus.mkdir()
+    for name in ("a", "b", "c"):
+        (corpus / f"{name}.md").write_text(f"# {name.upper()}\n\nThe letter {name} is in the alphabet.")
+    assert run_ingest(tmp_path, str(corpus)).returncode == 0
+    (corpus / "d.md").write_text("# D\n\nThe letter d is in the alphabet.")
+    result = run_ingest(tmp_path, str(corpus))
+    assert result.returncode == 0, result.stderr
+    bar = result.stderr.replace("\r", "\n")
+    assert re.search(r"\| 3/4 ", bar)  # the unchanged files, counted before anything is embedded
+    assert re.search(r"100%\|.*\| 4/4 .*1 chunks, [0-9.]+ chunks/s", bar)
+
+
+def test_quiet_prints_the_summary_and_failures_only(tmp_path: Path) -> None:
+    corpus = tmp_path / "docs"
+    corpus.mkdir()
+    (corpus / "a.md").write_text("# Alpha\n\nAlpha is the first letter.")
+    (corpus / "empty.txt").write_text("")
+    (corpus / "notes.xyz").write_text("not a document type")
+    result = run_ingest(tmp_path, str(corpus), "--quiet")
+    assert result.returncode == 1
+    assert result.stdout.splitlines() == [result.stdout.strip()] and "1 added" in result.stdout
+    assert result.stderr.splitlines() == ["failed: empty.txt: empty file"]

@@ -6,7 +6,7 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 from rag.assistant import Assistant, build_assistant
 from rag.corpus import run_ingestion
 from rag.errors import IngestionBusy
-from rag.ingestion import IngestionLock, stage_documents
+from rag.ingestion import IngestionLock, IngestProgress, ingest, stage_documents
 from rag.models import Document
 from rag.settings import Settings
 from tests.conftest import ingest_into
@@ -192,3 +192,39 @@ def test_a_lost_chunk_collection_is_rebuilt_by_the_next_incremental_run(
     report = ingest_into(reopened, corpus)
     assert report.changed == ["paris.txt"] and report.unchanged == []
     assert "capital of France" in reopened.ask("What is the capital of France?").answer
+
+
+def test_progress_counts_unchanged_files_at_once_and_ends_at_the_total(
+    assistant: Assistant, tmp_path: Path
+) -> None:
+    corpus = tmp_path / "docs"
+    for i in range(34):
+        write(corpus, f"city{i:02d}.txt", f"City {i}\n\nCity {i} has {i} bridges. Its river is wide.")
+    s = assistant.settings
+    first: list[IngestProgress] = []
+    report = ingest(
+        corpus, assistant.store, assistant.embedder, s.chunk_size, s.chunk_overlap, on_progress=first.append
+    )
+    assert (first[0].documents_done, first[0].documents_total, first[0].chunks_done) == (0, 34, 0)
+    assert any(0 < e.documents_done < 34 for e in first)  # written batch by batch, not all at the end
+    assert [e.documents_done for e in first] == sorted(e.documents_done for e in first)
+    assert (first[-1].documents_done, first[-1].chunks_done) == (34, report.chunks_written)
+    assert first[-1].eta_seconds == 0.0 and first[-1].chunks_per_second > 0
+
+    write(corpus, "paris.txt", PARIS)
+    again: list[IngestProgress] = []
+    ingest(
+        corpus, assistant.store, assistant.embedder, s.chunk_size, s.chunk_overlap, on_progress=again.append
+    )
+    assert (again[0].documents_done, again[0].documents_total, again[0].documents_skipped) == (34, 35, 34)
+    assert again[0].eta_seconds is None  # no pace known before a document is written
+    assert (again[-1].documents_done, again[-1].chunks_done) == (35, 1)
+
+
+def test_time_left_comes_from_the_pace_of_written_documents_only() -> None:
+    # 10 unchanged files done at once, then 5 written in 10 s: 0.5 doc/s, 5 left, 10 s to go.
+    event = IngestProgress(
+        documents_done=15, documents_total=20, chunks_done=40, elapsed=10.0, documents_skipped=10
+    )
+    assert event.documents_per_second == 0.5 and event.eta_seconds == 10.0
+    assert event.chunks_per_second == 4.0

@@ -1,9 +1,11 @@
 """The operators' page, driven by AppTest against a real server with its own corpus."""
 
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from streamlit.testing.v1 import AppTest
@@ -28,6 +30,21 @@ def server(tmp_path: Path, owls_corpus: Path, embedder: BaseEmbedding) -> Iterat
 
 def open_page(monkeypatch: pytest.MonkeyPatch, url: str, key: str | None = KEY) -> AppTest:
     return open_streamlit(monkeypatch, "documents.py", url, **({"ADMIN_API_KEY": key} if key else {}))
+
+
+def when_ingested(page: AppTest, url: str) -> AppTest:
+    """The page run again once the server runs no ingestion job (as its poll would find it)."""
+    deadline = time.monotonic() + 120
+    while any(job["status"] == "running" for job in httpx.get(f"{url}/ingest/jobs").json()):
+        assert time.monotonic() < deadline, "the ingestion did not end"
+        time.sleep(0.2)
+    return page.run()
+
+
+def last_report(page: AppTest) -> str:
+    """The counts line of the "Last ingestion" section, the page's last."""
+    assert page.subheader[-1].value.startswith("Last ingestion")
+    return page.markdown[-1].value
 
 
 def test_page_lists_the_stored_documents(monkeypatch, server: str) -> None:
@@ -56,6 +73,7 @@ def test_re_ingest_button_shows_the_report(monkeypatch, server: str, owls_corpus
     page = open_page(monkeypatch, server)
     page.checkbox(key="full").check().run()
     page.button[0].click().run()  # "Re-ingest the corpus"
+    when_ingested(page, server)
     assert page.subheader[0].value == "In the store: 2 documents"
     report = page.markdown[-1].value
     assert "1 re-embedded" in report and " changed" not in report and "1 failed" in report
@@ -82,3 +100,48 @@ def test_writes_without_the_admin_key_are_refused_plainly(monkeypatch, server: s
     page = open_page(monkeypatch, server, key=None)
     page.button[0].click().run()
     assert "key" in page.error[0].value and "401" not in page.error[0].value
+
+
+def test_a_running_ingestion_shows_its_progress_then_its_report(
+    monkeypatch, server: str, owls_corpus: Path
+) -> None:
+    for i in range(40):
+        facts = " ".join(f"Hive {i} keeps {j} queens in room {i + j}." for j in range(6))
+        (owls_corpus / f"hive{i:02d}.txt").write_text(f"Hive {i}\n\n{facts}")
+    page = open_page(monkeypatch, server)
+    page.button[0].click().run()  # "Re-ingest the corpus": the job starts, the page follows it
+    [bar] = page.progress
+    assert re.fullmatch(
+        r"Comparing the corpus folder with the store…|\d+ of 41 documents · .* passages? written .*", bar.text
+    )
+    assert page.button[0].disabled  # one ingestion at a time
+    when_ingested(page, server)
+    assert not page.progress and not page.button[0].disabled
+    assert page.subheader[0].value == "In the store: 41 documents"
+    assert last_report(page).startswith("40 added · 0 changed · 1 unchanged")
+
+
+def test_the_page_shows_an_ingestion_started_elsewhere(monkeypatch, server: str, owls_corpus: Path) -> None:
+    (owls_corpus / "bees.txt").write_text("Bees\n\nBees dance to share where flowers are.")
+    job = httpx.post(f"{server}/ingest/jobs", headers={"X-API-Key": KEY}).json()
+    page = when_ingested(open_page(monkeypatch, server), server)
+    assert page.subheader[0].value == "In the store: 2 documents"
+    assert last_report(page).startswith("1 added · 0 changed · 1 unchanged")
+    assert httpx.get(f"{server}/ingest/jobs/{job['id']}").json()["status"] == "done"
+
+
+def test_a_two_file_upload_is_summed_up_as_one_ingestion(monkeypatch, server: str) -> None:
+    page = open_page(monkeypatch, server)
+    page.file_uploader[0].set_value(
+        [
+            ("bees.txt", b"Bees\n\nBees dance to share where flowers are.", "text/plain"),
+            ("cats.txt", b"Cats\n\nCats sleep for most of the day.", "text/plain"),
+        ]
+    ).run()
+    page.button[0].click().run()  # "Upload and ingest"
+    assert [s.value for s in page.success] == [
+        render.plain("bees.txt: added"),
+        render.plain("cats.txt: added"),
+    ]
+    report = last_report(page)
+    assert report.startswith("2 added · 0 changed · 1 unchanged · 0 removed · 0 failed · 2 passages written")

@@ -77,6 +77,38 @@ def test_human_wording() -> None:
     assert render.example_questions(["Garden handbook", "Garden handbook", " "]) == [
         "What does “Garden handbook” say?"
     ]
+    assert render.human_duration(42) == "42 s" and render.human_duration(3900) == "1 h 05 min"
+
+
+def test_one_example_question_per_document_up_to_a_maximum() -> None:
+    assert len(render.example_questions(["Owls", "Bees", "Cats", "Dogs"])) == 4
+    many = [f"Topic {i}" for i in range(9)]
+    assert len(render.example_questions(many)) == render.MAX_EXAMPLE_QUESTIONS == 5
+
+
+def test_markdown_headings_in_a_card_lose_their_marks_and_show_in_bold() -> None:
+    text = "# Garden handbook\n\n## Tomatoes ##\n\nTomatoes need sun. Not a #heading here."
+    start = text.index("Tomatoes need")
+    sentences = [{"start": start, "end": len(text), "text": text[start:]}]
+    card = render.citation_html(citation(source="garden.md", text=text, sentences=sentences, quote=None), "x")
+    assert "#" not in card.replace("#heading", "").replace('href="#', "")
+    assert '<span class="qa-heading">Garden handbook</span>' in card
+    assert '<span class="qa-heading">Tomatoes</span>\n\n<mark>Tomatoes need sun.' in card
+    plain_text = render.citation_html(
+        citation(source="notes.txt", text=text, sentences=sentences, quote=None), "x"
+    )
+    assert "# Garden handbook" in plain_text and "qa-heading" not in plain_text
+
+
+def test_a_running_job_in_words() -> None:
+    job = {"documents_total": None, "documents_done": 0, "chunks_done": 0, "chunks_per_second": 0.0}
+    assert render.job_progress(job) == (0.0, "Comparing the corpus folder with the store…")
+    job |= {"documents_total": 40, "documents_done": 10, "chunks_done": 1200, "chunks_per_second": 12.5}
+    assert render.job_progress(job | {"eta_seconds": None}) == (
+        0.25,
+        "10 of 40 documents · 1,200 passages written (12.5 a second) · estimating the time left",
+    )
+    assert render.job_progress(job | {"eta_seconds": 150})[1].endswith("about 2 min left")
 
 
 def test_refusals_never_show_an_http_status() -> None:
