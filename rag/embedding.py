@@ -19,6 +19,10 @@ from pydantic import PrivateAttr
 from rag.errors import EmbeddingModelError
 from rag.settings import DEFAULT_EMBED_MODEL
 
+# OpenMP threads that wait for work sleep rather than spin: on a busy 2-core machine spinning threads
+# burn the CPU the other thread needs (ingestion took 1.6× the CPU time). Read when torch loads.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 Precision = Literal["auto", "float32", "bfloat16"]
 Span = tuple[int, int]
 
