@@ -28,6 +28,7 @@ from rag.store import Store
 
 # Documents embedded and written together; each is still published by its own registry record.
 _BATCH_DOCUMENTS = 32
+_CHUNKS_PER_WRITE = 512
 
 
 class IngestReport(BaseModel):
@@ -215,6 +216,24 @@ def stage_documents(
     """Write versions' chunks and sentences, unseen by readers until published."""
     chunks_of = {d.source: chunk_document(d, chunk_size, chunk_overlap) for d in documents}
     chunks = [c for d in documents for c in chunks_of[d.source]]
+    # Embedded and written a slice at a time: memory stays bounded however long the documents are.
+    for lo in range(0, len(chunks), _CHUNKS_PER_WRITE):
+        stage_chunks(chunks[lo : lo + _CHUNKS_PER_WRITE], store, embedder)
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    return [
+        DocumentRecord(
+            source=d.source,
+            title=d.title,
+            content_hash=d.content_hash,
+            chunks=len(chunks_of[d.source]),
+            ingested_at=now,
+        )
+        for d in documents
+    ]
+
+
+def stage_chunks(chunks: list[Chunk], store: Store, embedder: BaseEmbedding) -> None:
+    """Embed chunks and their sentences, one model pass per chunk, and write them."""
     split = [split_sentences(c.text) for c in chunks]
     texts = [embedding_text(c) for c in chunks]
     # A sentence is embedded in its chunk's own pass, at its offset after the title line.
@@ -228,17 +247,6 @@ def stage_documents(
         np.concatenate(span_vectors) if sentences else np.zeros((0, vectors.shape[1]), dtype=np.float32)
     )
     store.add(chunks, vectors, sentences, sentence_vectors)
-    now = datetime.now(UTC).isoformat(timespec="seconds")
-    return [
-        DocumentRecord(
-            source=d.source,
-            title=d.title,
-            content_hash=d.content_hash,
-            chunks=len(chunks_of[d.source]),
-            ingested_at=now,
-        )
-        for d in documents
-    ]
 
 
 def remove_document(store: Store, source: str) -> None:
