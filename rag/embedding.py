@@ -6,7 +6,6 @@ import ctypes
 import json
 import os
 import sys
-from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
 from functools import lru_cache
 from pathlib import Path
@@ -24,10 +23,6 @@ from rag.settings import DEFAULT_EMBED_MODEL
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 Precision = Literal["auto", "float32", "bfloat16"]
-Span = tuple[int, int]
-
-# Passages of similar length share a batch, so little of each batch is padding.
-_PASSAGE_BATCH = 32
 
 
 class SentenceEmbedder(BaseEmbedding):
@@ -73,50 +68,41 @@ class SentenceEmbedder(BaseEmbedding):
         embedder._model = AutoModel.from_pretrained(folder).eval()
         return embedder
 
-    def states(self, texts: Sequence[str], bfloat16: bool) -> tuple[Any, Any, Any]:
-        """The model's last hidden states of texts, their attention mask and token character offsets."""
+    def _embed(self, texts: list[str], prompt: str, bfloat16: bool) -> list[list[float]]:
         import torch
 
         features = self._tokenizer(
-            list(texts),
+            [prompt + t for t in texts],
             padding=True,
             truncation=True,
             max_length=self.max_length,
-            return_offsets_mapping=True,
             return_tensors="pt",
         )
-        offsets = features.pop("offset_mapping")
         precision: AbstractContextManager[object] = (
             torch.autocast("cpu", dtype=torch.bfloat16) if bfloat16 else nullcontext()
         )
         with torch.inference_mode(), precision:
             states = self._model(**features).last_hidden_state.float()
-        return states, features["attention_mask"], offsets
-
-    def pool(self, states: Any, mask: Any) -> np.ndarray:
-        """One vector per text, pooled as the model was trained to."""
         if self.pooling == "cls":
             vectors = states[:, 0]
         else:
-            weights = mask.unsqueeze(-1).to(states.dtype)
+            weights = features["attention_mask"].unsqueeze(-1).to(states.dtype)
             vectors = (states * weights).sum(1) / weights.sum(1).clamp(min=1)
-        return vectors.numpy()
-
-    def _embed(self, texts: list[str], prompt: str) -> list[list[float]]:
-        states, mask, _ = self.states([prompt + t for t in texts], bfloat16=False)
-        return self.pool(states, mask).tolist()
+        return vectors.tolist()
 
     def _get_query_embedding(self, query: str) -> list[float]:
-        return self._embed([query], self.query_prompt)[0]
+        # One short text: float32 is as fast, and the query side stays exact.
+        return self._embed([query], self.query_prompt, bfloat16=False)[0]
 
     async def _aget_query_embedding(self, query: str) -> list[float]:
         return self._get_query_embedding(query)
 
     def _get_text_embedding(self, text: str) -> list[float]:
-        return self._embed([text], self.document_prompt)[0]
+        return self._get_text_embeddings([text])[0]
 
     def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
-        return self._embed(texts, self.document_prompt)
+        _return_freed_memory()
+        return self._embed(texts, self.document_prompt, self.bfloat16)
 
 
 def _json(path: Path, default: Any) -> Any:
@@ -194,65 +180,18 @@ def embed_texts(embedder: BaseEmbedding, texts: list[str]) -> np.ndarray:
     """Unit-length embeddings of texts, one row each."""
     if not texts:
         return np.zeros((0, 0), dtype=np.float32)
-    vectors = np.asarray(embedder.get_text_embedding_batch(texts), dtype=np.float32)
+    # Texts of similar length share a batch, so little of each batch is padding (half the work for
+    # sentences in document order).
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    batch = np.asarray(embedder.get_text_embedding_batch([texts[i] for i in order]), dtype=np.float32)
+    vectors = np.empty_like(batch)
+    vectors[order] = batch
     return _normalize(vectors)
 
 
 def embed_query(embedder: BaseEmbedding, text: str) -> np.ndarray:
     """Unit-length embedding of a query."""
     return _normalize(np.asarray([embedder.get_query_embedding(text)], dtype=np.float32))[0]
-
-
-def embed_passages(
-    embedder: BaseEmbedding, texts: Sequence[str], spans: Sequence[Sequence[Span]]
-) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Unit-length embeddings of texts, and of the character spans (start, end) within each text.
-
-    With a mean-pooling sentence-transformers model one pass of the model gives both: a span's vector
-    is the mean of the token states inside it, as the text's own is the mean of all of them. The span
-    is so read in its passage's context ("it" knows what it refers to), at no extra cost. Spans the
-    model cannot see (beyond its input length), and every span of any other model, are embedded alone.
-    """
-    if not texts:
-        return np.zeros((0, 0), dtype=np.float32), []
-    if not isinstance(embedder, SentenceEmbedder) or embedder.pooling != "mean":
-        vectors = embed_texts(embedder, list(texts))
-        return vectors, [
-            _embed_spans_alone(embedder, t, s, vectors.shape[1]) for t, s in zip(texts, spans, strict=True)
-        ]
-    _return_freed_memory()
-    shift = len(embedder.document_prompt)
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    text_vectors: list[np.ndarray] = [np.zeros(0)] * len(texts)
-    span_vectors: list[np.ndarray] = [np.zeros(0)] * len(texts)
-    unseen: list[tuple[int, int]] = []  # (text, span) pairs beyond the model's input length
-    for lo in range(0, len(order), _PASSAGE_BATCH):
-        batch = order[lo : lo + _PASSAGE_BATCH]
-        states, mask, offsets = embedder.states(
-            [embedder.document_prompt + texts[i] for i in batch], embedder.bfloat16
-        )
-        pooled = embedder.pool(states, mask)
-        states, mask, offsets = states.numpy(), mask.numpy().astype(bool), offsets.numpy()
-        for row, i in enumerate(batch):
-            text_vectors[i] = pooled[row]
-            tokens = states[row][mask[row]]
-            starts, ends = offsets[row][mask[row]].T
-            real = ends > starts  # special tokens have empty offsets
-            vectors = np.zeros((len(spans[i]), tokens.shape[1]), dtype=np.float32)
-            for k, (start, end) in enumerate(spans[i]):
-                inside = real & (starts >= start + shift) & (ends <= end + shift)
-                if inside.any():
-                    vectors[k] = tokens[inside].mean(axis=0)
-                else:
-                    unseen.append((i, k))
-            span_vectors[i] = vectors
-    if unseen:
-        alone = embed_texts(embedder, [texts[i][slice(*spans[i][k])] for i, k in unseen])
-        for (i, k), vector in zip(unseen, alone, strict=True):
-            span_vectors[i][k] = vector
-    return _normalize(np.stack(text_vectors).astype(np.float32)), [
-        _normalize(v) if len(v) else v for v in span_vectors
-    ]
 
 
 @lru_cache(maxsize=1)
@@ -269,12 +208,6 @@ def _return_freed_memory() -> None:
         return
     m_mmap_threshold = -3
     libc.mallopt(m_mmap_threshold, 64 * 1024)
-
-
-def _embed_spans_alone(embedder: BaseEmbedding, text: str, spans: Sequence[Span], dim: int) -> np.ndarray:
-    if not spans:
-        return np.zeros((0, dim), dtype=np.float32)
-    return embed_texts(embedder, [text[start:end] for start, end in spans])
 
 
 def _normalize(vectors: np.ndarray) -> np.ndarray:

@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 
 from rag.chunking import chunk_document, split_sentences
 from rag.documents import file_hash, read_document, scan, source_name
-from rag.embedding import embed_passages
+from rag.embedding import embed_texts
 from rag.errors import IngestionBusy, UnreadableDocument
 from rag.models import Chunk, Document, DocumentRecord
 from rag.readers import ReadLimits
@@ -233,19 +233,15 @@ def stage_documents(
 
 
 def stage_chunks(chunks: list[Chunk], store: Store, embedder: BaseEmbedding) -> None:
-    """Embed chunks and their sentences, one model pass per chunk, and write them."""
-    split = [split_sentences(c.text) for c in chunks]
-    texts = [embedding_text(c) for c in chunks]
-    # A sentence is embedded in its chunk's own pass, at its offset after the title line.
-    spans = [
-        [(len(t) - len(c.text) + s.start, len(t) - len(c.text) + s.end) for s in ss]
-        for c, t, ss in zip(chunks, texts, split, strict=True)
-    ]
-    vectors, span_vectors = embed_passages(embedder, texts, spans)
-    sentences = [(c.id, s) for c, ss in zip(chunks, split, strict=True) for s in ss]
-    sentence_vectors = (
-        np.concatenate(span_vectors) if sentences else np.zeros((0, vectors.shape[1]), dtype=np.float32)
-    )
+    """Embed chunks and their sentences, and write them."""
+    sentences = [(c.id, s) for c in chunks for s in split_sentences(c.text)]
+    vectors = embed_texts(embedder, [embedding_text(c) for c in chunks])
+    # Chunks overlap, so a sentence in the overlap would be embedded twice.
+    unique = list(dict.fromkeys(s.text for _, s in sentences))
+    row = {text: i for i, text in enumerate(unique)}
+    sentence_vectors = embed_texts(embedder, unique)[[row[s.text] for _, s in sentences]]
+    if not sentences:
+        sentence_vectors = np.zeros((0, vectors.shape[1]), dtype=np.float32)
     store.add(chunks, vectors, sentences, sentence_vectors)
 
 
