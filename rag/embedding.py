@@ -22,6 +22,11 @@ from rag.settings import DEFAULT_EMBED_MODEL
 # burn the CPU the other thread needs (ingestion took 1.6× the CPU time). Read when torch loads.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+try:
+    _LIBC: ctypes.CDLL | None = ctypes.CDLL("libc.so.6") if sys.platform == "linux" else None
+except OSError:  # not glibc
+    _LIBC = None
+
 Precision = Literal["auto", "float32", "bfloat16"]
 
 
@@ -88,7 +93,10 @@ class SentenceEmbedder(BaseEmbedding):
         else:
             weights = features["attention_mask"].unsqueeze(-1).to(states.dtype)
             vectors = (states * weights).sum(1) / weights.sum(1).clamp(min=1)
-        return vectors.tolist()
+        result = vectors.tolist()
+        del states, vectors, features
+        _trim_heap()
+        return result
 
     def _get_query_embedding(self, query: str) -> list[float]:
         # One short text: float32 is as fast, and the query side stays exact.
@@ -101,7 +109,6 @@ class SentenceEmbedder(BaseEmbedding):
         return self._get_text_embeddings([text])[0]
 
     def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
-        _return_freed_memory()
         return self._embed(texts, self.document_prompt, self.bfloat16)
 
 
@@ -181,8 +188,9 @@ def embed_texts(embedder: BaseEmbedding, texts: list[str]) -> np.ndarray:
     if not texts:
         return np.zeros((0, 0), dtype=np.float32)
     # Texts of similar length share a batch, so little of each batch is padding (half the work for
-    # sentences in document order).
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    # sentences in document order). Longest first: later batches then fit in the memory the first
+    # one freed, where ever larger ones would each take more.
+    order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
     batch = np.asarray(embedder.get_text_embedding_batch([texts[i] for i in order]), dtype=np.float32)
     vectors = np.empty_like(batch)
     vectors[order] = batch
@@ -194,20 +202,11 @@ def embed_query(embedder: BaseEmbedding, text: str) -> np.ndarray:
     return _normalize(np.asarray([embedder.get_query_embedding(text)], dtype=np.float32))[0]
 
 
-@lru_cache(maxsize=1)
-def _return_freed_memory() -> None:
-    """Have glibc give the model's large, short-lived buffers back to the system when freed.
-
-    Its default threshold adapts upwards, after which those buffers come from a heap that only grows:
-    ingestion's resident memory would double within a few batches."""
-    if sys.platform != "linux":
-        return
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-    except OSError:  # not glibc
-        return
-    m_mmap_threshold = -3
-    libc.mallopt(m_mmap_threshold, 64 * 1024)
+def _trim_heap() -> None:
+    """Give the heap's free pages back to the system after a batch: freed activations otherwise stay
+    resident, and ingestion's memory grows by a few hundred MB."""
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
 
 
 def _normalize(vectors: np.ndarray) -> np.ndarray:
