@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import re
 import shutil
 import threading
@@ -46,6 +47,12 @@ class Weights:
     """How the signals are mixed; chosen by measurement (see docs/retrieval.md), not per corpus."""
 
     pool: int = 20  # candidates taken from each retriever and re-ranked
+    pool_growth: float = 1.5  # past the pool, candidates per passage asked for: re-ranking needs room
+
+    def candidates(self, top_k: int) -> int:
+        """How many candidates each retriever gives and the re-ranking reads, for top_k passages."""
+        return max(self.pool, math.ceil(top_k * self.pool_growth))
+
     bm25: float = 0.4  # share of BM25 (scaled to the query's best) against cosine in the first fusion
     fused: float = 0.3  # share of the first fusion against the best sentence's score in the final rank
     sentence_semantic: float = 0.5  # share of cosine against rare-word overlap in a sentence's score
@@ -174,7 +181,7 @@ class Retriever:
     def retrieve(self, query: Query, top_k: int) -> list[Passage]:
         """The top_k passages for the query, best first, each with its sentences scored."""
         w = self.weights
-        pool = max(w.pool, top_k)
+        pool = w.candidates(top_k)
         index = self.lexical_index()
         dense = self.store.nearest(query.embedding, pool) if self.mode != "bm25" else []
         lexical = index.search(query.text, pool) if self.mode != "dense" else []
