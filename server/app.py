@@ -20,6 +20,7 @@ from rag.errors import (
     CorpusNotFound,
     DocumentNotFound,
     EmbeddingModelError,
+    EmbeddingModelMismatch,
     EmptyCorpus,
     FileTooLarge,
     IngestionBusy,
@@ -49,6 +50,7 @@ STATUS_BY_ERROR: list[tuple[type[RagError], int]] = [
     (IngestionBusy, 409),
     (StoreUnavailable, 503),
     (EmbeddingModelError, 503),
+    (EmbeddingModelMismatch, 503),
 ]
 
 
