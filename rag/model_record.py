@@ -70,10 +70,3 @@ def mismatch(stored: str, configured: ModelRecord) -> EmbeddingModelMismatch:
         f"({configured.dimension} dimensions); their vectors cannot be mixed. Re-embed every document "
         f"with the configured model: {REINGEST}, or set EMBED_MODEL back to the store's model"
     )
-
-
-def stored_model(record: ModelRecord | None, dimension: int | None) -> str:
-    """How the error names the model that wrote a store."""
-    if record is not None:
-        return f"{record.model!r} ({record.dimension} dimensions)"
-    return f"an unrecorded model ({dimension} dimensions)"

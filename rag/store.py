@@ -380,7 +380,8 @@ class Store:
         return Store(self._connect, name, self._embedded_path)
 
     def replace_with(self, staged: Store) -> None:
-        """Make a rebuilt store's collections these ones and drop the old: readers switch at once."""
+        """Make a rebuilt store's collections these ones and drop the old (a drop and a rename each, so a
+        reader may get 503 for that moment; it then reads the new model's vectors only)."""
         for old, new in zip(collection_names(self.name), collection_names(staged.name), strict=True):
             self._drop(old)
             self._call(lambda new=new, old=old: self.client.get_collection(new).modify(name=old))
