@@ -54,7 +54,7 @@ test-quick: install
 
 # The integration tests again, every store in one real `chroma run` server.
 test-chroma-server: install
-	RAG_TEST_CHROMA=server $(PY) -m pytest tests/server tests/rag/test_ingestion.py tests/rag/test_retrieval.py tests/ui
+	RAG_TEST_CHROMA=server $(PY) -m pytest tests/server tests/rag/test_ingestion.py tests/rag/test_retrieval.py tests/rag/test_model_record.py tests/ui
 
 lint: install
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
