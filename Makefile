@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 ingest: install
-	$(PY) -m ingest
+	$(PY) -m ingest $(ARGS)
 
 serve: install
 	$(PY) -m server --host $(HOST) --port $(API_PORT)
@@ -30,7 +30,7 @@ ui: install
 	API_URL=http://$(HOST):$(API_PORT) $(VENV)/bin/streamlit run ui/app.py --server.address $(HOST) --server.port $(UI_PORT)
 
 run: install
-	$(PY) -m ingest
+	$(PY) -m ingest $(ARGS)
 	HOST=$(HOST) API_PORT=$(API_PORT) UI_PORT=$(UI_PORT) VENV=$(VENV) bash scripts/run.sh
 
 # Chromium from Debian for the browser tests (Playwright cannot download its own offline).
@@ -54,7 +54,7 @@ test-quick: install
 
 # The integration tests again, every store in one real `chroma run` server.
 test-chroma-server: install
-	RAG_TEST_CHROMA=server $(PY) -m pytest tests/server tests/rag/test_ingestion.py tests/rag/test_retrieval.py tests/ui
+	RAG_TEST_CHROMA=server $(PY) -m pytest tests/server tests/rag/test_ingestion.py tests/rag/test_retrieval.py tests/rag/test_model_record.py tests/ui
 
 lint: install
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .

@@ -16,6 +16,7 @@ from rag.embedding import load_embedder
 from rag.errors import InvalidQuestion
 from rag.generative import GenerativeAnswerer
 from rag.llm import build_llm, with_sampling
+from rag.model_record import describe
 from rag.models import Answer, Passage, Turn
 from rag.retrieval import Mode, Query, Retriever
 from rag.settings import Settings
@@ -158,9 +159,12 @@ def require_unicode(text: str, what: str) -> None:
 def build_assistant(
     settings: Settings, embedder: BaseEmbedding | None = None, mode: Mode = "hybrid", llm: LLM | None = None
 ) -> Assistant:
-    """Wire the parts named by the settings; pass an embedder (or LLM) to share one already loaded."""
+    """Wire the parts named by the settings; pass an embedder (or LLM) to share one already loaded.
+
+    EmbeddingModelMismatch when the store's vectors are another model's than EMBED_MODEL's."""
     embedder = embedder or load_embedder(settings.embed_model, settings.embed_precision)
     store = open_store(settings)
+    store.check_model(describe(embedder, settings.embed_model))
     retriever = Retriever(store, embedder, mode=mode, index_dir=settings.data_dir / "bm25")
     extractive = ExtractiveAnswerer(max_sentences=settings.answer_sentences)
     llm = llm or build_llm(settings)

@@ -10,8 +10,9 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
 from rag.documents import SUPPORTED_SUFFIXES, file_name_problem, read_document
-from rag.errors import DocumentNotFound, FileTooLarge, UnsupportedFile
+from rag.errors import DocumentNotFound, EmbeddingModelMismatch, FileTooLarge, UnsupportedFile
 from rag.ingestion import IngestionLock, IngestReport, ProgressCallback, ingest, remove_document
+from rag.model_record import describe
 from rag.readers import ReadLimits
 from rag.settings import Settings
 from rag.store import Store
@@ -40,10 +41,12 @@ def ingest_locked(
     dry_run: bool = False,
     on_progress: ProgressCallback | None = None,
 ) -> IngestReport:
-    """Ingest root (default: the corpus folder); the caller holds the ingestion lock."""
-    return ingest(
+    """Ingest into the store, or with another embedding model and full, into new collections that
+    replace the store's once all is written (see prepare_model)."""
+    embedder, staged = prepare_model(settings, store, embedder, full, dry_run)
+    report = ingest(
         root or settings.corpus_dir,
-        store,
+        staged or store,
         embedder,
         settings.chunk_size,
         settings.chunk_overlap,
@@ -53,6 +56,41 @@ def ingest_locked(
         dry_run=dry_run,
         on_progress=on_progress,
     )
+    if staged is not None:
+        store.replace_with(staged)
+    return report
+
+
+def prepare_model(
+    settings: Settings,
+    store: Store,
+    embedder: BaseEmbedding | Callable[[], BaseEmbedding],
+    full: bool,
+    dry_run: bool,
+) -> tuple[BaseEmbedding | Callable[[], BaseEmbedding], Store | None]:
+    """Check that the store's vectors are the configured model's before anything is written.
+
+    A store of another model is refused (EmbeddingModelMismatch), or with full, gets empty staging
+    collections to rebuild into: a rebuild that fails or is killed midway leaves the old store whole.
+    A store written before models were recorded is accepted (unless its dimension differs) and
+    recorded. The model is loaded only when the store names another one, or none.
+    """
+    stored = store.model_record()
+    if stored is not None and stored.model == settings.embed_model:
+        return embedder, None
+    model = embedder if isinstance(embedder, BaseEmbedding) else embedder()
+    configured = describe(model, settings.embed_model)
+    try:
+        store.check_model(configured)
+    except EmbeddingModelMismatch:
+        if not full or dry_run:
+            raise
+        staged = store.staging()
+        staged.record_model(configured)
+        return model, staged
+    if stored is None and not dry_run:
+        store.record_model(configured)
+    return model, None
 
 
 def upload_and_ingest(

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import re
-import string
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from rag.errors import CorpusNotFound, EmptyCorpus, FileTooLarge, UnreadableDocument
 from rag.models import Document
 from rag.readers import READERS, ReadBudget, ReadLimits
+from rag.titles import file_name_title, first_line_title
 
 SUPPORTED_SUFFIXES = frozenset(READERS)
-_MAX_TITLE_CHARS = 120
 _MAX_NAME_BYTES = 255  # the usual file system limit for one path component
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -100,14 +99,5 @@ def read_document(path: Path, root: Path, max_bytes: int, limits: ReadLimits | N
 
 
 def extract_title(text: str, path: Path) -> str:
-    """A Markdown heading, else a short first line set apart by a blank line, else the file name."""
-    if path.suffix.lower() in {".md", ".markdown"}:
-        heading = re.search(r"^#{1,2}\s+(.+?)\s*#*\s*$", text, flags=re.MULTILINE)
-        if heading:
-            return heading.group(1).strip()
-    lines = text.lstrip().splitlines()
-    if len(lines) >= 2 and not lines[1].strip():
-        first = lines[0].strip()
-        if 0 < len(first) <= _MAX_TITLE_CHARS and not first.endswith((".", ",", ";", ":")):
-            return first
-    return string.capwords(path.stem.replace("-", " ").replace("_", " ")) or path.name
+    """For a file without a title of its own: its first line when that reads as a title, else its name."""
+    return first_line_title(text) or file_name_title(path)

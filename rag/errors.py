@@ -25,6 +25,10 @@ class EmbeddingModelError(RagError):
     """The embedding model cannot be loaded."""
 
 
+class EmbeddingModelMismatch(RagError):
+    """The store's vectors were written by another embedding model than the configured one."""
+
+
 class UnreadableDocument(RagError):
     """One file cannot be turned into text: empty, binary, corrupt, encrypted or too large."""
 

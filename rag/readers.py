@@ -13,6 +13,7 @@ from charset_normalizer import from_bytes
 
 from rag.errors import DocumentTooLarge, UnreadableDocument
 from rag.settings import Settings
+from rag.titles import markdown_title, metadata_title
 
 # Share of control characters above which "text" is really binary.
 _MAX_CONTROL_SHARE = 0.05
@@ -105,6 +106,11 @@ def read_text(raw: bytes, budget: ReadBudget) -> ParsedFile:
     return ParsedFile(text=text, note=note)
 
 
+def read_markdown(raw: bytes, budget: ReadBudget) -> ParsedFile:
+    parsed = read_text(raw, budget)
+    return ParsedFile(text=parsed.text, title=markdown_title(parsed.text), note=parsed.note)
+
+
 def read_html(raw: bytes, budget: ReadBudget) -> ParsedFile:
     from bs4 import BeautifulSoup
 
@@ -113,16 +119,16 @@ def read_html(raw: bytes, budget: ReadBudget) -> ParsedFile:
     soup = BeautifulSoup(text, "html.parser")
     for tag in soup(["script", "style", "noscript", "template", "nav", "footer"]):
         tag.decompose()
-    title = soup.title.get_text(strip=True) if soup.title else None
+    title = metadata_title(soup.title.get_text(" ", strip=True)) if soup.title else None
     if not title and soup.h1:
-        title = soup.h1.get_text(" ", strip=True)
+        title = metadata_title(soup.h1.get_text(" ", strip=True))
     if soup.title:
         soup.title.decompose()
     body = soup.body or soup
     lines = [line.strip() for line in body.get_text("\n").splitlines()]
     paragraphs = "\n\n".join(line for line in lines if line)
     budget.spend(len(paragraphs))
-    return ParsedFile(text=paragraphs, title=title or None, note=note)
+    return ParsedFile(text=paragraphs, title=title, note=note)
 
 
 def read_pdf(raw: bytes, budget: ReadBudget) -> ParsedFile:
@@ -141,7 +147,7 @@ def read_pdf(raw: bytes, budget: ReadBudget) -> ParsedFile:
         for page in reader.pages:
             pages.append(page.extract_text() or "")
             budget.spend(len(pages[-1]))
-        title = (reader.metadata.title if reader.metadata else None) or None
+        title = metadata_title(reader.metadata.title if reader.metadata else None)
     except UnreadableDocument:
         raise
     except LimitReachedError as exc:  # pypdf's own guard against streams that inflate too far
@@ -183,17 +189,17 @@ def read_docx(raw: bytes, budget: ReadBudget) -> ParsedFile:
         budget.spend(len(text))  # checks the clock too, even over runs of empty paragraphs
         if text:
             paragraphs.append((paragraph, text))
-    title = document.core_properties.title or next(
+    title = metadata_title(document.core_properties.title) or next(
         (text for p, text in paragraphs if p.style is not None and p.style.name in ("Title", "Heading 1")),
         None,
     )
-    return ParsedFile(text="\n\n".join(text for _, text in paragraphs), title=title or None)
+    return ParsedFile(text="\n\n".join(text for _, text in paragraphs), title=metadata_title(title))
 
 
 READERS: dict[str, Callable[[bytes, ReadBudget], ParsedFile]] = {
     ".txt": read_text,
-    ".md": read_text,
-    ".markdown": read_text,
+    ".md": read_markdown,
+    ".markdown": read_markdown,
     ".html": read_html,
     ".htm": read_html,
     ".pdf": read_pdf,

@@ -13,6 +13,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from rag.errors import ConfigurationError
 
 DEFAULT_EMBED_MODEL = "bundled:all-MiniLM-L6-v2"
+# Most passages one request may ask for: an answer reads only a few, while a search may want the depth
+# that recall@100 needs (the candidate pool grows with it; see Weights.pool_growth in rag/retrieval.py).
+MAX_ASK_TOP_K = 50
+MAX_SEARCH_TOP_K = 100
 _COLLECTION_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9._-]{1,510}[a-zA-Z0-9]")
 
 
@@ -43,7 +47,7 @@ class Settings(BaseSettings):
     )
     chunk_size: int = Field(256, gt=16, description="Chunk size in tokens (tiktoken cl100k).")
     chunk_overlap: int = Field(48, ge=0, description="Overlap between chunks in tokens.")
-    top_k: int = Field(5, ge=1, le=50, description="Passages retrieved per question.")
+    top_k: int = Field(5, ge=1, le=MAX_ASK_TOP_K, description="Passages retrieved per question.")
     min_relevance: float = Field(
         0.25,
         description="Always abstain when the best passage's relevance is below this (0..1); above it, "

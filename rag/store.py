@@ -16,6 +16,7 @@ import numpy as np
 
 from rag.chunking import Sentence
 from rag.errors import StoreUnavailable
+from rag.model_record import ModelRecord, mismatch
 from rag.models import Chunk, DocumentRecord
 from rag.settings import Settings
 
@@ -54,6 +55,8 @@ class Store:
     ) -> None:
         self.name = collection_name
         self._connect = connect
+        self._expected: ModelRecord | None = None  # the model this process embeds queries with
+        self._accepted_probe: str | None = None
         # Embedded Chroma keeps its vector index in this process's memory: when another process
         # (`python -m ingest`) writes the same folder, the index must be reloaded from disk.
         self._embedded_path = embedded_path
@@ -66,20 +69,19 @@ class Store:
     def _open(self) -> None:
         try:
             self.client = self._connect()
+            chunks, sentences, registry = collection_names(self.name)
             self.chunks = self.client.get_or_create_collection(
-                self.name,
+                chunks,
                 configuration={"hnsw": {"space": "cosine"}},
                 embedding_function=None,
             )
             self.sentences = self.client.get_or_create_collection(
-                f"{self.name}-sentences",
+                sentences,
                 configuration={"hnsw": {"space": "cosine"}},
                 embedding_function=None,
             )
             # One record per document naming the version readers see; switching it is one write.
-            self.registry = self.client.get_or_create_collection(
-                f"{self.name}-documents", embedding_function=None
-            )
+            self.registry = self.client.get_or_create_collection(registry, embedding_function=None)
         except StoreUnavailable:
             raise
         except Exception as exc:
@@ -119,7 +121,45 @@ class Store:
 
     def _read_generation(self) -> str:
         meta = self._call(lambda: self.client.get_collection(self.name).metadata) or {}
+        if self._expected is not None and meta.get("embed_probe") != self._accepted_probe:
+            self._accept(meta)  # the store was re-embedded since this process checked it
         return str(meta.get("generation", ""))
+
+    # -- the embedding model ----------------------------------------------
+
+    def model_record(self) -> ModelRecord | None:
+        """The embedding model that wrote the store; None for a store written before models were recorded."""
+        meta = self._call(lambda: self.client.get_collection(self.name).metadata) or {}
+        return ModelRecord.from_metadata(meta)
+
+    def record_model(self, record: ModelRecord) -> None:
+        """Record the embedding model that writes the store's vectors."""
+        meta = self._call(lambda: self.client.get_collection(self.name).metadata) or {}
+        self._call(lambda: self.chunks.modify(metadata={**meta, **record.metadata()}))
+
+    def vector_dimension(self) -> int | None:
+        """The dimension of the stored chunk vectors; None while there are none."""
+        r = self._call(lambda: self.chunks.peek(1))
+        embeddings = r.get("embeddings")
+        return len(embeddings[0]) if embeddings is not None and len(embeddings) else None
+
+    def check_model(self, configured: ModelRecord) -> None:
+        """EmbeddingModelMismatch unless the stored vectors are the configured model's; from then on
+        every read checks again when the store's record changes (a re-ingestion with another model)."""
+        self._expected = configured
+        self._accept(self._call(lambda: self.client.get_collection(self.name).metadata) or {})
+
+    def _accept(self, meta: dict[str, Any]) -> None:
+        configured = self._expected
+        assert configured is not None
+        stored = ModelRecord.from_metadata(meta)
+        if stored is None:  # written before models were recorded: its vectors' dimension still tells
+            dimension = self.vector_dimension()
+            if dimension is not None and dimension != configured.dimension:
+                raise mismatch(f"an unrecorded model ({dimension} dimensions)", configured)
+        elif not stored.same_space(configured):
+            raise mismatch(f"{stored.model!r} ({stored.dimension} dimensions)", configured)
+        self._accepted_probe = meta.get("embed_probe")
 
     def documents(self) -> dict[str, DocumentRecord]:
         """Every document readers see, by source."""
@@ -324,9 +364,33 @@ class Store:
     def bump_generation(self) -> None:
         """Tell readers that the chunks changed."""
         generation = uuid.uuid4().hex
-        self._call(lambda: self.chunks.modify(metadata={"generation": generation}))
+        meta = self._call(lambda: self.client.get_collection(self.name).metadata) or {}
+        self._call(lambda: self.chunks.modify(metadata={**meta, "generation": generation}))
         if self._embedded_path is not None:  # this process's own write: nothing to reload
             _EMBEDDED_SEEN[self._embedded_path] = generation
+
+    # -- rebuilding with another model -------------------------------------
+
+    def staging(self) -> Store:
+        """Empty collections beside these ones to rebuild the store into (another model's vectors have
+        another dimension); any left by an interrupted rebuild are dropped first."""
+        name = f"{self.name}-rebuild"
+        for collection in collection_names(name):
+            self._drop(collection)
+        return Store(self._connect, name, self._embedded_path)
+
+    def replace_with(self, staged: Store) -> None:
+        """Make a rebuilt store's collections these ones and drop the old (a drop and a rename each, so a
+        reader may get 503 for that moment; it then reads the new model's vectors only)."""
+        for old, new in zip(collection_names(self.name), collection_names(staged.name), strict=True):
+            self._drop(old)
+            self._call(lambda new=new, old=old: self.client.get_collection(new).modify(name=old))
+        self._open()
+        self._expected = self._accepted_probe = None
+
+    def _drop(self, collection: str) -> None:
+        if collection in {c.name for c in self._call(self.client.list_collections)}:
+            self._call(lambda: self.client.delete_collection(collection))
 
     # -- helpers ---------------------------------------------------------
 
@@ -374,6 +438,11 @@ def _unavailable_on_failure(fn: Callable[[], Any]) -> Any:
         if "connect" in str(exc).lower():
             raise StoreUnavailable(f"the vector store is unreachable: {exc}") from exc
         raise
+
+
+def collection_names(name: str) -> tuple[str, str, str]:
+    """The store's three Chroma collections: chunks, sentences, and the document registry."""
+    return name, f"{name}-sentences", f"{name}-documents"
 
 
 def open_store(settings: Settings) -> Store:

@@ -21,6 +21,7 @@ from rag.errors import (
     CorpusNotFound,
     DocumentNotFound,
     EmbeddingModelError,
+    EmbeddingModelMismatch,
     EmptyCorpus,
     FileTooLarge,
     IngestionBusy,
@@ -53,6 +54,7 @@ STATUS_BY_ERROR: list[tuple[type[RagError], int]] = [
     (IngestionBusy, 409),
     (StoreUnavailable, 503),
     (EmbeddingModelError, 503),
+    (EmbeddingModelMismatch, 503),
 ]
 
 

@@ -23,7 +23,7 @@ from starlette.routing import Route
 from rag.assistant import Assistant, build_assistant
 from rag.errors import RagError
 from rag.models import Answer, SearchHit
-from rag.settings import get_settings
+from rag.settings import MAX_SEARCH_TOP_K, get_settings
 from server.observability import configure_logging
 
 log = logging.getLogger("server.mcp")
@@ -65,7 +65,9 @@ def build_mcp_server(current_assistant: Callable[[], Assistant]) -> MCPServer:
     )
     async def search_documents(
         query: Annotated[str, Field(description="What to look for, in plain words.")],
-        top_k: Annotated[int, Field(ge=1, le=50, description="How many passages to return.")] = 5,
+        top_k: Annotated[
+            int, Field(ge=1, le=MAX_SEARCH_TOP_K, description="How many passages to return.")
+        ] = 5,
     ) -> list[SearchHit]:
         with told_to_the_agent():
             passages = await to_thread.run_sync(current_assistant().search, query, top_k)

@@ -6,6 +6,7 @@ from pydantic import BaseModel, Field
 
 from rag.ingestion import IngestReport
 from rag.models import SearchHit, Turn
+from rag.settings import MAX_ASK_TOP_K, MAX_SEARCH_TOP_K
 
 
 class AskRequest(BaseModel):
@@ -14,12 +15,16 @@ class AskRequest(BaseModel):
         default_factory=list,
         description="Earlier turns of the chat, oldest first; follow-up questions are read in their light.",
     )
-    top_k: int | None = Field(None, ge=1, le=50, description="Passages to retrieve (default: TOP_K).")
+    top_k: int | None = Field(
+        None, ge=1, le=MAX_ASK_TOP_K, description="Passages to retrieve (default: TOP_K)."
+    )
 
 
 class SearchRequest(BaseModel):
     query: str = Field(description="What to look for.")
-    top_k: int | None = Field(None, ge=1, le=50, description="Passages to return (default: TOP_K).")
+    top_k: int | None = Field(
+        None, ge=1, le=MAX_SEARCH_TOP_K, description="Passages to return (default: TOP_K)."
+    )
 
 
 class SearchResponse(BaseModel):

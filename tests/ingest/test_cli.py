@@ -8,9 +8,14 @@ import sys
 import time
 from pathlib import Path
 
+from llama_index.core.base.embeddings.base import BaseEmbedding
+
+from rag.assistant import build_assistant
+from rag.corpus import run_ingestion
 from rag.ingestion import IngestionLock
+from rag.settings import Settings
 from rag.store import open_store
-from tests.conftest import ROOT, make_settings
+from tests.conftest import ROOT, make_settings, process_env
 
 
 def run_ingest(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -147,3 +152,76 @@ def test_quiet_prints_the_summary_and_failures_only(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert result.stdout.splitlines() == [result.stdout.strip()] and "1 added" in result.stdout
     assert result.stderr.splitlines() == ["failed: empty.txt: empty file"]
+
+
+def ingest_process(settings: Settings, corpus: Path, *args: str, **env: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "ingest", str(corpus), *args],
+        cwd=ROOT,
+        env=process_env(settings, HF_HUB_OFFLINE="1", **env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
+def test_ingest_with_another_model_exits_2_with_the_fix_and_full_re_embeds_everything(
+    settings: Settings, embedder: BaseEmbedding, other_model: Path, tmp_path: Path
+) -> None:
+    corpus = tmp_path / "docs"
+    corpus.mkdir()
+    (corpus / "a.md").write_text("# Alpha\n\nAlpha is the first letter of the Greek alphabet.")
+    run_ingestion(settings, open_store(settings), embedder, root=corpus)
+    refused = ingest_process(settings, corpus, EMBED_MODEL=str(other_model))
+    out, err = refused.communicate(timeout=300)
+    assert refused.returncode == 2, err
+    assert b"written by embedding model 'bundled:all-MiniLM-L6-v2' (384 dimensions)" in err
+    assert b"python -m ingest --full" in err and b"Traceback" not in err
+    rebuilt = ingest_process(settings, corpus, "--full", EMBED_MODEL=str(other_model))
+    out, err = rebuilt.communicate(timeout=300)
+    assert rebuilt.returncode == 0, err
+    assert b"1 documents (1 added" in out
+    record = open_store(settings).model_record()
+    assert record is not None and record.model == str(other_model) and record.dimension == 128
+
+
+REBUILD_DOCS = 70  # more than one batch of documents, so a kill can land between two
+
+
+def test_a_killed_rebuild_with_another_model_leaves_the_old_store_whole_and_the_next_run_finishes(
+    settings: Settings, embedder: BaseEmbedding, other_model: Path, tmp_path: Path
+) -> None:
+    corpus = tmp_path / "docs"
+    corpus.mkdir()
+    for i in range(REBUILD_DOCS):
+        facts = " ".join(f"Fact {j} about topic {i} is that item {i * j} exists." for j in range(3))
+        (corpus / f"doc{i:02d}.txt").write_text(f"Topic {i}\n\n{facts}")
+    store = open_store(settings)
+    run_ingestion(settings, store, embedder, root=corpus)
+    chunks_before = store.count()
+
+    process = ingest_process(settings, corpus, "--full", EMBED_MODEL=str(other_model))
+    assert process.stderr is not None
+    progress = b""
+    deadline = time.monotonic() + 240
+    while not re.search(rb"\| *[1-9][0-9]*/%d" % REBUILD_DOCS, progress) and time.monotonic() < deadline:
+        read = os.read(process.stderr.fileno(), 4096)
+        if not read:
+            break
+        progress += read
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert process.returncode == -signal.SIGKILL
+
+    store = open_store(settings)
+    record = store.model_record()
+    assert record is not None and record.dimension == 384 and store.count() == chunks_before
+    assert len(store.documents()) == REBUILD_DOCS
+    search = build_assistant(settings, embedder).search("Which item exists for topic 7?", 3)
+    assert "doc07.txt" in [p.chunk.source for p in search]
+
+    finish = ingest_process(settings, corpus, "--full", EMBED_MODEL=str(other_model))
+    _, err = finish.communicate(timeout=300)
+    assert finish.returncode == 0, err
+    store = open_store(settings)
+    record = store.model_record()
+    assert record is not None and record.dimension == 128 and len(store.documents()) == REBUILD_DOCS

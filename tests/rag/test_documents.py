@@ -39,8 +39,7 @@ def test_document_source_is_relative_with_forward_slashes(tmp_path: Path) -> Non
     assert len(document.content_hash) == 64
 
 
-def test_title_comes_from_markdown_heading_or_first_line_or_file_name() -> None:
-    assert extract_title("intro\n\n## Real Title\n", Path("x.md")) == "Real Title"
+def test_title_comes_from_the_first_line_else_the_file_name() -> None:
     assert extract_title("Normans\n\nThe Normans were...", Path("normans.txt")) == "Normans"
     long_first_line = "This is a whole paragraph that runs on and ends with a full stop."
     assert extract_title(long_first_line + "\n\nMore.", Path("my-notes_2024.txt")) == "My Notes 2024"

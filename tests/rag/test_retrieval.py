@@ -7,7 +7,7 @@ import pytest
 from rag.assistant import Assistant, build_assistant
 from rag.errors import StoreUnavailable
 from rag.models import Chunk
-from rag.retrieval import Retriever, one_version_per_document
+from rag.retrieval import Retriever, TitleIndex, one_version_per_document
 from tests.conftest import ingest_into
 from tests.rag.test_ingestion import write
 
@@ -178,3 +178,23 @@ def test_a_passage_naming_its_own_title_links_nothing(assistant: Assistant, tmp_
     passages = assistant.search("How many hours of sun do tomatoes need?", top_k=2)
     assert not any(p.linked for p in passages)
     assert "Lighthouse" not in assistant.ask("How many hours of sun do tomatoes need?").answer
+
+
+def test_titles_named_in_a_text_are_found_as_whole_words_longest_first_in_order() -> None:
+    index = TitleIndex.build(
+        {
+            "lilu.txt": "Lilu (mythology)",
+            "new-york.txt": "New York",
+            "new-york-city.txt": "New York City",
+            "york.txt": "York",
+            "ab.txt": "Ab",  # too short to link anything
+            "self.txt": "Harbour Lighthouse",
+        }
+    )
+    text = "In New York City, Lilu is told of; Yorkshire is not York, nor is Ab. The Harbour Lighthouse."
+    assert index.named_in(text, exclude={"self.txt"}) == ["new-york-city.txt", "lilu.txt", "york.txt"]
+    assert index.named_in("New York and New York City", exclude=set()) == [
+        "new-york.txt",
+        "new-york-city.txt",
+    ]
+    assert index.named_in("newyork, yorkish", exclude=set()) == []

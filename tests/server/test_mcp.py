@@ -17,6 +17,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
 from rag.assistant import Assistant
+from rag.settings import MAX_SEARCH_TOP_K
 from tests.conftest import ROOT, api_process, process_env
 
 KEY = "agent-key"
@@ -54,6 +55,8 @@ def everything(client: Client) -> dict[str, Any]:
 def check(results: dict[str, Any]) -> None:
     """The tools are described for an agent, and return passages and answers with citations."""
     described = {t.name: t.description or "" for t in results["tools"]}
+    [search_tool] = [t for t in results["tools"] if t.name == "search_documents"]
+    assert search_tool.input_schema["properties"]["top_k"]["maximum"] == MAX_SEARCH_TOP_K
     assert set(described) == {"search_documents", "ask"}
     assert "Use it" in described["search_documents"] and "Use it" in described["ask"]
     search, ask = results["search"], results["ask"]
