@@ -31,11 +31,12 @@ Precision = Literal["auto", "float32", "bfloat16"]
 
 
 class SentenceEmbedder(BaseEmbedding):
-    """A sentence-transformers model folder run with transformers alone: the pooling and normalisation
-    that its modules.json names (mean or CLS), its max_seq_length and its query/document prompts.
+    """A sentence-transformers model folder run with transformers alone: the modules its modules.json
+    names (a transformer, mean or CLS pooling, then any Dense and Normalize layers), its
+    max_seq_length and its query/document prompts.
 
-    Not sentence-transformers itself: importing it pulls in scikit-learn, pandas and pyarrow (+150 MB
-    in every process), and ingestion needs the token states and their character offsets anyway."""
+    Not sentence-transformers itself: importing it pulls in scikit-learn, pandas and pyarrow, 150 MB
+    more in every process, for one forward pass and a mean."""
 
     model_name: str
     bfloat16: bool = False
@@ -45,6 +46,7 @@ class SentenceEmbedder(BaseEmbedding):
     document_prompt: str = ""
     _model: Any = PrivateAttr()
     _tokenizer: Any = PrivateAttr()
+    _head: list[Any] = PrivateAttr(default_factory=list)  # what follows the pooling, in order
 
     @classmethod
     def load(cls, folder: str, bfloat16: bool) -> SentenceEmbedder:
@@ -53,14 +55,15 @@ class SentenceEmbedder(BaseEmbedding):
 
         root = Path(folder)
         modules = _json(root / "modules.json", [])
+        transformer = str(root / modules[0]["path"]) if modules else folder  # "" or e.g. 0_Transformer
         pooling_dir = next((m["path"] for m in modules if m["type"].endswith("Pooling")), "1_Pooling")
         pooling = _json(root / pooling_dir / "config.json", {})
         prompts = _json(root / "config_sentence_transformers.json", {}).get("prompts") or {}
-        tokenizer = AutoTokenizer.from_pretrained(folder)
+        tokenizer = AutoTokenizer.from_pretrained(transformer)
         embedder = cls(
             model_name=folder,
             bfloat16=bfloat16,
-            max_length=_json(root / "sentence_bert_config.json", {}).get("max_seq_length")
+            max_length=_json(Path(transformer) / "sentence_bert_config.json", {}).get("max_seq_length")
             or min(tokenizer.model_max_length, 512),
             pooling="cls"
             if pooling.get("pooling_mode_cls_token") or pooling.get("pooling_mode") == "cls"
@@ -70,7 +73,8 @@ class SentenceEmbedder(BaseEmbedding):
             embed_batch_size=32,
         )
         embedder._tokenizer = tokenizer
-        embedder._model = AutoModel.from_pretrained(folder).eval()
+        embedder._model = AutoModel.from_pretrained(transformer).eval()
+        embedder._head = [_head_module(root / m["path"], m["type"]) for m in modules[2:]]
         return embedder
 
     def _embed(self, texts: list[str], prompt: str, bfloat16: bool) -> list[list[float]]:
@@ -93,6 +97,9 @@ class SentenceEmbedder(BaseEmbedding):
         else:
             weights = features["attention_mask"].unsqueeze(-1).to(states.dtype)
             vectors = (states * weights).sum(1) / weights.sum(1).clamp(min=1)
+        with torch.inference_mode():
+            for module in self._head:
+                vectors = module(vectors)
         result = vectors.tolist()
         del states, vectors, features
         _trim_heap()
@@ -110,6 +117,28 @@ class SentenceEmbedder(BaseEmbedding):
 
     def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
         return self._embed(texts, self.document_prompt, self.bfloat16)
+
+
+def _head_module(folder: Path, kind: str) -> Any:
+    """A Dense or Normalize layer of a sentence-transformers folder, as a torch module."""
+    import importlib
+
+    import torch
+    from safetensors.torch import load_file
+
+    name = kind.rsplit(".", 1)[-1]
+    if name == "Normalize":
+        return lambda v: torch.nn.functional.normalize(v, dim=-1)
+    if name != "Dense":
+        raise EmbeddingModelError(f"unsupported sentence-transformers module {kind!r} in {folder}")
+    config = _json(folder / "config.json", {})
+    linear = torch.nn.Linear(config["in_features"], config["out_features"], bias=config.get("bias", True))
+    weights = folder / "model.safetensors"
+    state = load_file(weights) if weights.exists() else torch.load(folder / "pytorch_model.bin")
+    linear.load_state_dict({k.removeprefix("linear."): v for k, v in state.items()})
+    module_name, _, class_name = config.get("activation_function", "torch.nn.Tanh").rpartition(".")
+    activation = getattr(importlib.import_module(module_name), class_name)()
+    return torch.nn.Sequential(linear, activation).eval()
 
 
 def _json(path: Path, default: Any) -> Any:

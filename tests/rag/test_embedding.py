@@ -62,3 +62,12 @@ def test_a_model_folder_is_read_with_its_own_pooling_and_prompts(
     assert float(question @ prompted) > 0.999
     (mean_pooled,) = embed_texts(embedder, ["query: Where is Gateshead?"])
     assert float(prompted @ mean_pooled) < 0.99  # the CLS token, not the mean
+
+
+def test_a_model_with_a_dense_layer_embeds_as_sentence_transformers_does(other_model: Path) -> None:
+    from sentence_transformers import SentenceTransformer
+
+    reference = SentenceTransformer(str(other_model), device="cpu").encode(TEXTS, normalize_embeddings=True)
+    vectors = embed_texts(load_embedder(str(other_model), precision="float32"), TEXTS)
+    assert vectors.shape == (3, 128)
+    assert np.allclose((vectors * reference).sum(axis=1), 1.0, atol=1e-5)
