@@ -161,7 +161,9 @@ def build_assistant(
     """Wire the parts named by the settings; pass an embedder (or LLM) to share one already loaded."""
     embedder = embedder or load_embedder(settings.embed_model)
     store = open_store(settings)
-    retriever = Retriever(store, embedder, mode=mode, index_dir=settings.data_dir / "bm25")
+    retriever = Retriever(
+        store, embedder, mode=mode, index_dir=settings.data_dir / "bm25", cache_mb=settings.query_cache_mb
+    )
     extractive = ExtractiveAnswerer(max_sentences=settings.answer_sentences)
     llm = llm or build_llm(settings)
     answerer: Answerer = (

@@ -75,13 +75,13 @@ def test_a_reader_caught_mid_switch_keeps_the_version_it_found(assistant: Assist
     found_before_the_switch = {old.id: (old, 0.9)}
     write(corpus, "volcano.txt", "Volcanoes\n\nMount Etna erupted again in 2021, on Sicily's east coast.")
     ingest_into(assistant, corpus)  # publishes the new version and deletes the old chunks
-    kept = one_version_per_document(found_before_the_switch, assistant.store)
+    kept = one_version_per_document(found_before_the_switch, assistant.store.readable_versions)
     assert list(kept) == [old.id]
     [new] = assistant.store.all_chunks()
     both = {old.id: (old, 0.9), new.id: (new, 0.8)}
-    assert list(one_version_per_document(both, assistant.store)) == [new.id]
+    assert list(one_version_per_document(both, assistant.store.readable_versions)) == [new.id]
     draft = Chunk("draft", "volcano.txt", "Volcanoes", "d" * 64, 0, 0, 5, "draft")
-    assert one_version_per_document({"draft": (draft, 0.99)}, assistant.store) == {}
+    assert one_version_per_document({"draft": (draft, 0.99)}, assistant.store.readable_versions) == {}
 
 
 BRIDGE = {

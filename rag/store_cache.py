@@ -1,0 +1,151 @@
+"""An in-memory copy of one store generation for the question path: chunks, sentences with their words
+already tokenised, and (within a memory budget) their embeddings. Anything it lacks is read from the
+store, so a cache of an older generation still answers correctly, only with more store reads."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from rag.chunking import Sentence
+from rag.lexical import terms
+from rag.models import Chunk, DocumentRecord
+from rag.store import Store, sentence_id
+
+
+@dataclass(frozen=True)
+class SentenceRecord:
+    """A stored sentence ready for scoring: its place in the chunk, its words, and its embedding."""
+
+    chunk_id: str
+    sentence: Sentence
+    words: frozenset[str]
+    embedding: np.ndarray
+
+
+@dataclass(frozen=True)
+class _CachedSentence:
+    sentence: Sentence
+    words: frozenset[str]
+    row: int  # in StoreCache.sentence_vectors; -1 when vectors are not kept
+
+
+@dataclass
+class StoreCache:
+    """The readable chunks and sentences of one generation; chunk and sentence ids never change
+    meaning (they name content), so cached data stays right for every id it holds."""
+
+    generation: str | None = None
+    documents: dict[str, DocumentRecord] = field(default_factory=dict)
+    chunks: dict[str, Chunk] = field(default_factory=dict)
+    chunk_rows: dict[str, int] = field(default_factory=dict)
+    chunk_vectors: np.ndarray | None = None
+    sentences: dict[str, tuple[_CachedSentence, ...]] = field(default_factory=dict)
+    sentence_vectors: np.ndarray | None = None
+    by_source: dict[str, list[str]] = field(default_factory=dict)
+
+    @classmethod
+    def build(
+        cls, store: Store, generation: str, chunks: list[Chunk], vectors: np.ndarray, budget_mb: float
+    ) -> StoreCache:
+        """From the readable chunks and their embeddings (as read for the BM25 index) and the store's
+        sentences; embeddings are kept only when all of them fit within budget_mb."""
+        wanted = {c.id for c in chunks}
+        stored = [s for s in store.all_sentences() if s.chunk_id in wanted]
+        dimensions = vectors.shape[1] if vectors.ndim == 2 else 0
+        keep = (len(chunks) + len(stored)) * dimensions * 4 <= budget_mb * 1024 * 1024
+        stored.sort(key=lambda s: (s.chunk_id, s.sentence.start))
+        by_chunk: dict[str, list[_CachedSentence]] = {}
+        for row, s in enumerate(stored):
+            words = frozenset(terms(s.sentence.text))
+            by_chunk.setdefault(s.chunk_id, []).append(
+                _CachedSentence(s.sentence, words, row if keep else -1)
+            )
+        by_source: dict[str, list[str]] = {}
+        for c in chunks:
+            by_source.setdefault(c.source, []).append(c.id)
+        sentence_vectors = None
+        if keep and stored:
+            sentence_vectors = np.stack([s.embedding for s in stored])
+        return cls(
+            generation=generation,
+            documents=store.documents(),
+            chunks={c.id: c for c in chunks},
+            chunk_rows={c.id: i for i, c in enumerate(chunks)},
+            chunk_vectors=vectors if keep else None,
+            sentences={cid: tuple(found) for cid, found in by_chunk.items()},
+            sentence_vectors=sentence_vectors,
+            by_source=by_source,
+        )
+
+    def readable_versions(
+        self, store: Store, current: bool, sources: Sequence[str]
+    ) -> dict[str, tuple[str, str | None]]:
+        """Store.readable_versions, from memory when this cache is of the store's current generation."""
+        if not current:
+            return store.readable_versions(sources)
+        return {
+            s: (self.documents[s].content_hash, self.documents[s].previous_hash)
+            for s in set(sources)
+            if s in self.documents
+        }
+
+    def get_chunks(
+        self, store: Store, ids: Sequence[str], embeddings_for: set[str]
+    ) -> dict[str, tuple[Chunk, np.ndarray | None]]:
+        """Chunks by id, with the embeddings of those in embeddings_for; one store read for the rest."""
+        found: dict[str, tuple[Chunk, np.ndarray | None]] = {}
+        missing: list[str] = []
+        for cid in ids:
+            chunk = self.chunks.get(cid)
+            if chunk is None or (cid in embeddings_for and self.chunk_vectors is None):
+                missing.append(cid)
+            elif cid in embeddings_for:
+                assert self.chunk_vectors is not None
+                found[cid] = (chunk, self.chunk_vectors[self.chunk_rows[cid]])
+            else:
+                found[cid] = (chunk, None)
+        found.update(store.get_chunks(missing))
+        return found
+
+    def chunks_of(
+        self, store: Store, current: bool, sources: Sequence[str]
+    ) -> dict[str, tuple[Chunk, np.ndarray]]:
+        """Store.chunks_of for readers: the readable chunks of the documents, with their embeddings."""
+        if not current or self.chunk_vectors is None:
+            return store.chunks_of(sources)
+        ids = [cid for source in sources for cid in self.by_source.get(source, [])]
+        found = self.get_chunks(store, ids, set(ids))
+        return {cid: (chunk, vector) for cid, (chunk, vector) in found.items() if vector is not None}
+
+    def sentences_of(self, store: Store, chunk_ids: Sequence[str]) -> list[SentenceRecord]:
+        """The sentences of the chunks in (chunk id, start) order; at most two store reads, for
+        uncached chunks and for embeddings not kept in memory."""
+        found: list[SentenceRecord] = []
+        unread: list[tuple[str, _CachedSentence]] = []
+        missing: list[str] = []
+        for cid in chunk_ids:
+            cached = self.sentences.get(cid)
+            if cached is None:
+                missing.append(cid)
+                continue
+            for s in cached:
+                if s.row < 0:
+                    unread.append((cid, s))
+                else:
+                    assert self.sentence_vectors is not None
+                    found.append(SentenceRecord(cid, s.sentence, s.words, self.sentence_vectors[s.row]))
+        if unread:
+            vectors = store.sentence_embeddings([sentence_id(cid, s.sentence) for cid, s in unread])
+            for cid, s in unread:
+                vector = vectors.get(sentence_id(cid, s.sentence))
+                if vector is not None:  # swept meanwhile: the chunk is gone
+                    found.append(SentenceRecord(cid, s.sentence, s.words, vector))
+        for s in store.sentences_of(missing):
+            found.append(
+                SentenceRecord(s.chunk_id, s.sentence, frozenset(terms(s.sentence.text)), s.embedding)
+            )
+        found.sort(key=lambda s: (s.chunk_id, s.sentence.start))
+        return found
