@@ -126,6 +126,11 @@ class Retriever:
                 self._builder.start()
         return generation
 
+    @property
+    def built_generation(self) -> str | None:
+        """The store generation that the newest BM25 index and in-memory copy were built from."""
+        return self._cache.generation
+
     def _store_changed(self) -> None:
         # This process just changed the store: build now, before the next question asks.
         self.refresh()

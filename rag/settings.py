@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     chunk_size: int = Field(256, gt=16, description="Chunk size in tokens (tiktoken cl100k).")
     chunk_overlap: int = Field(48, ge=0, description="Overlap between chunks in tokens.")
     top_k: int = Field(5, ge=1, le=50, description="Passages retrieved per question.")
+    retrieval_mode: Literal["hybrid", "dense", "bm25"] = Field(
+        "hybrid",
+        description="hybrid: BM25 and dense fused, then re-ranked by sentence; or one of them alone.",
+    )
     query_cache_mb: float = Field(
         512,
         ge=0,

@@ -161,15 +161,18 @@ class Store:
         ]
         return sorted(chunks, key=lambda ce: (ce[0].source, ce[0].index))
 
-    def all_sentences(self) -> list[StoredSentence]:
-        """Every stored sentence with its embedding, read in pages; orphans included."""
+    def sentence_count(self) -> int:
+        """Sentences in the store, those of orphaned chunks included."""
+        return self._call(self.sentences.count)
+
+    def all_sentences(self, embeddings: bool = True) -> list[StoredSentence]:
+        """Every stored sentence, read in pages, orphans included; without embeddings, each
+        StoredSentence's embedding is empty."""
         found: list[StoredSentence] = []
-        total = self._call(self.sentences.count)
-        for offset in range(0, total, _BATCH * 10):
+        include = ["documents", "metadatas", "embeddings"] if embeddings else ["documents", "metadatas"]
+        for offset in range(0, self.sentence_count(), _BATCH * 10):
             r = self._call(
-                lambda offset=offset: self.sentences.get(
-                    include=["documents", "metadatas", "embeddings"], limit=_BATCH * 10, offset=offset
-                )
+                lambda offset=offset: self.sentences.get(include=include, limit=_BATCH * 10, offset=offset)
             )
             found += _to_sentences(r)
         return found
@@ -459,9 +462,10 @@ def sentence_id(chunk_id: str, sentence: Sentence) -> str:
 
 
 def _to_sentences(r: dict[str, Any]) -> list[StoredSentence]:
+    embeddings = r["embeddings"] if r.get("embeddings") is not None else [()] * len(r["ids"])
     return [
         StoredSentence(m["chunk_id"], Sentence(m["start"], m["end"], d), np.asarray(e, dtype=np.float32))
-        for d, m, e in zip(r["documents"], r["metadatas"], r["embeddings"], strict=True)
+        for d, m, e in zip(r["documents"], r["metadatas"], embeddings, strict=True)
     ]
 
 

@@ -53,9 +53,9 @@ class StoreCache:
         """From the readable chunks and their embeddings (as read for the BM25 index) and the store's
         sentences; embeddings are kept only when all of them fit within budget_mb."""
         wanted = {c.id for c in chunks}
-        stored = [s for s in store.all_sentences() if s.chunk_id in wanted]
         dimensions = vectors.shape[1] if vectors.ndim == 2 else 0
-        keep = (len(chunks) + len(stored)) * dimensions * 4 <= budget_mb * 1024 * 1024
+        keep = (len(chunks) + store.sentence_count()) * dimensions * 4 <= budget_mb * 1024 * 1024
+        stored = [s for s in store.all_sentences(embeddings=keep) if s.chunk_id in wanted]
         stored.sort(key=lambda s: (s.chunk_id, s.sentence.start))
         by_chunk: dict[str, list[_CachedSentence]] = {}
         for row, s in enumerate(stored):

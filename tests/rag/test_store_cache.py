@@ -1,0 +1,73 @@
+import time
+from pathlib import Path
+
+from rag.assistant import Assistant, build_assistant
+from rag.retrieval import Retriever
+from rag.store_cache import StoreCache
+from tests.conftest import ingest_into
+from tests.rag.test_ingestion import write
+from tests.rag.test_retrieval import FACTS
+
+
+def wait_until_built(retriever: Retriever, generation: str) -> None:
+    deadline = time.monotonic() + 30
+    while retriever.built_generation != generation and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert retriever.built_generation == generation
+
+
+def test_an_ingestion_in_this_process_builds_the_indexes_before_any_question(
+    assistant: Assistant, tmp_path: Path
+) -> None:
+    write(tmp_path / "docs", "bread.txt", FACTS["bread.txt"])
+    ingest_into(assistant, tmp_path / "docs")
+    retriever = assistant.retriever
+    wait_until_built(retriever, assistant.store.generation())
+    write(tmp_path / "docs", "chess.txt", FACTS["chess.txt"])
+    ingest_into(assistant, tmp_path / "docs")
+    # No question asked: the store's change notice alone started the build.
+    wait_until_built(retriever, assistant.store.generation())
+    assert retriever.lexical_index().size == 2
+
+
+def test_without_room_for_embeddings_in_memory_the_passages_are_the_same(
+    assistant: Assistant, tmp_path: Path
+) -> None:
+    for name, text in FACTS.items():
+        write(tmp_path / "docs", name, text)
+    ingest_into(assistant, tmp_path / "docs")
+    lean = build_assistant(assistant.settings.model_copy(update={"query_cache_mb": 0}), assistant.embedder)
+    generation = assistant.store.generation()
+    for retriever in (assistant.retriever, lean.retriever):
+        retriever.refresh()
+        wait_until_built(retriever, generation)
+    assert lean.retriever._cache.sentence_vectors is None
+    assert assistant.retriever._cache.sentence_vectors is not None
+    for question in (
+        "Which volcano is on Sicily?",
+        "How does sourdough rise?",
+        "How does the Sicilian begin?",
+    ):
+        assert assistant.search(question, top_k=3) == lean.search(question, top_k=3)
+
+
+def test_a_cache_of_an_older_generation_reads_what_it_lacks_from_the_store(
+    assistant: Assistant, tmp_path: Path
+) -> None:
+    write(tmp_path / "docs", "bread.txt", FACTS["bread.txt"])
+    ingest_into(assistant, tmp_path / "docs")
+    store = assistant.store
+    chunks, vectors = store.all_chunks_with_embeddings()
+    old = StoreCache.build(store, store.generation(), chunks, vectors, budget_mb=64)
+    write(tmp_path / "docs", "volcano.txt", FACTS["volcano.txt"])
+    ingest_into(assistant, tmp_path / "docs")
+    [new] = [c for c in store.all_chunks() if c.source == "volcano.txt"]
+    found = old.get_chunks(store, [chunks[0].id, new.id], embeddings_for={new.id})
+    assert found[new.id][0] == new and found[new.id][1] is not None
+    assert found[chunks[0].id] == (chunks[0], None)
+    sentences = old.sentences_of(store, [new.id, chunks[0].id])
+    assert {s.chunk_id for s in sentences} == {new.id, chunks[0].id}
+    assert any("etna" in s.words for s in sentences)
+    # Versions come from the store, not from the cache of a generation that lacked the new document.
+    assert "volcano.txt" in old.readable_versions(store, current=False, sources=["volcano.txt"])
+    assert "volcano.txt" not in old.readable_versions(store, current=True, sources=["volcano.txt"])
