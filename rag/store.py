@@ -8,7 +8,7 @@ import os
 import threading
 import uuid
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -165,17 +165,21 @@ class Store:
         """Sentences in the store, those of orphaned chunks included."""
         return self._call(self.sentences.count)
 
-    def all_sentences(self, embeddings: bool = True) -> list[StoredSentence]:
-        """Every stored sentence, read in pages, orphans included; without embeddings, each
-        StoredSentence's embedding is empty."""
-        found: list[StoredSentence] = []
+    def sentence_pages(
+        self, embeddings: bool = True
+    ) -> Iterator[tuple[list[tuple[str, Sentence]], np.ndarray | None]]:
+        """Every stored sentence (orphans included), a page at a time: (chunk id, sentence) pairs and,
+        when asked for, their embeddings as the rows of one matrix."""
         include = ["documents", "metadatas", "embeddings"] if embeddings else ["documents", "metadatas"]
-        for offset in range(0, self.sentence_count(), _BATCH * 10):
+        for offset in range(0, self.sentence_count(), _BATCH):  # larger pages cost Chroma more memory
             r = self._call(
-                lambda offset=offset: self.sentences.get(include=include, limit=_BATCH * 10, offset=offset)
+                lambda offset=offset: self.sentences.get(include=include, limit=_BATCH, offset=offset)
             )
-            found += _to_sentences(r)
-        return found
+            pairs = [
+                (m["chunk_id"], Sentence(m["start"], m["end"], d))
+                for d, m in zip(r["documents"], r["metadatas"], strict=True)
+            ]
+            yield pairs, np.asarray(r["embeddings"], dtype=np.float32) if embeddings else None
 
     def chunk_counts(self) -> dict[tuple[str, str], int]:
         """How many chunks the store holds of each (source, content hash)."""
@@ -462,10 +466,9 @@ def sentence_id(chunk_id: str, sentence: Sentence) -> str:
 
 
 def _to_sentences(r: dict[str, Any]) -> list[StoredSentence]:
-    embeddings = r["embeddings"] if r.get("embeddings") is not None else [()] * len(r["ids"])
     return [
         StoredSentence(m["chunk_id"], Sentence(m["start"], m["end"], d), np.asarray(e, dtype=np.float32))
-        for d, m, e in zip(r["documents"], r["metadatas"], embeddings, strict=True)
+        for d, m, e in zip(r["documents"], r["metadatas"], r["embeddings"], strict=True)
     ]
 
 

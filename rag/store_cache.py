@@ -54,21 +54,28 @@ class StoreCache:
         sentences; embeddings are kept only when all of them fit within budget_mb."""
         wanted = {c.id for c in chunks}
         dimensions = vectors.shape[1] if vectors.ndim == 2 else 0
-        keep = (len(chunks) + store.sentence_count()) * dimensions * 4 <= budget_mb * 1024 * 1024
-        stored = [s for s in store.all_sentences(embeddings=keep) if s.chunk_id in wanted]
-        stored.sort(key=lambda s: (s.chunk_id, s.sentence.start))
+        total = store.sentence_count()
+        keep = (len(chunks) + total) * dimensions * 4 <= budget_mb * 1024 * 1024
+        # Filled page by page, so the peak stays near the matrix itself, not a copy per sentence.
+        matrix = np.empty((total if keep else 0, dimensions), dtype=np.float32)
+        rows = 0
         by_chunk: dict[str, list[_CachedSentence]] = {}
-        for row, s in enumerate(stored):
-            words = frozenset(terms(s.sentence.text))
-            by_chunk.setdefault(s.chunk_id, []).append(
-                _CachedSentence(s.sentence, words, row if keep else -1)
-            )
+        for pairs, page in store.sentence_pages(embeddings=keep):
+            for i, (cid, sentence) in enumerate(pairs):
+                if cid not in wanted:  # an orphan
+                    continue
+                row = -1
+                if keep and page is not None:
+                    if rows == len(matrix):  # sentences written since they were counted
+                        matrix = np.vstack([matrix, np.empty((max(1024, rows // 4), dimensions), np.float32)])
+                    matrix[rows], row, rows = page[i], rows, rows + 1
+                words = frozenset(terms(sentence.text))
+                by_chunk.setdefault(cid, []).append(_CachedSentence(sentence, words, row))
+        for found in by_chunk.values():
+            found.sort(key=lambda s: s.sentence.start)
         by_source: dict[str, list[str]] = {}
         for c in chunks:
             by_source.setdefault(c.source, []).append(c.id)
-        sentence_vectors = None
-        if keep and stored:
-            sentence_vectors = np.stack([s.embedding for s in stored])
         return cls(
             generation=generation,
             documents=store.documents(),
@@ -76,7 +83,7 @@ class StoreCache:
             chunk_rows={c.id: i for i, c in enumerate(chunks)},
             chunk_vectors=vectors if keep else None,
             sentences={cid: tuple(found) for cid, found in by_chunk.items()},
-            sentence_vectors=sentence_vectors,
+            sentence_vectors=matrix[:rows] if keep else None,
             by_source=by_source,
         )
 

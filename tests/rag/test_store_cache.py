@@ -16,15 +16,20 @@ def wait_until_built(retriever: Retriever, generation: str) -> None:
     assert retriever.built_generation == generation
 
 
+def ingest_facts(assistant: Assistant, folder: Path, *names: str) -> None:
+    """Write the named FACTS documents into folder and ingest it."""
+    for name in names:
+        write(folder, name, FACTS[name])
+    ingest_into(assistant, folder)
+
+
 def test_an_ingestion_in_this_process_builds_the_indexes_before_any_question(
     assistant: Assistant, tmp_path: Path
 ) -> None:
-    write(tmp_path / "docs", "bread.txt", FACTS["bread.txt"])
-    ingest_into(assistant, tmp_path / "docs")
+    ingest_facts(assistant, tmp_path / "docs", "bread.txt")
     retriever = assistant.retriever
     wait_until_built(retriever, assistant.store.generation())
-    write(tmp_path / "docs", "chess.txt", FACTS["chess.txt"])
-    ingest_into(assistant, tmp_path / "docs")
+    ingest_facts(assistant, tmp_path / "docs", "chess.txt")
     # No question asked: the store's change notice alone started the build.
     wait_until_built(retriever, assistant.store.generation())
     assert retriever.lexical_index().size == 2
@@ -33,9 +38,7 @@ def test_an_ingestion_in_this_process_builds_the_indexes_before_any_question(
 def test_without_room_for_embeddings_in_memory_the_passages_are_the_same(
     assistant: Assistant, tmp_path: Path
 ) -> None:
-    for name, text in FACTS.items():
-        write(tmp_path / "docs", name, text)
-    ingest_into(assistant, tmp_path / "docs")
+    ingest_facts(assistant, tmp_path / "docs", *FACTS)
     lean = build_assistant(assistant.settings.model_copy(update={"query_cache_mb": 0}), assistant.embedder)
     generation = assistant.store.generation()
     for retriever in (assistant.retriever, lean.retriever):
@@ -54,13 +57,11 @@ def test_without_room_for_embeddings_in_memory_the_passages_are_the_same(
 def test_a_cache_of_an_older_generation_reads_what_it_lacks_from_the_store(
     assistant: Assistant, tmp_path: Path
 ) -> None:
-    write(tmp_path / "docs", "bread.txt", FACTS["bread.txt"])
-    ingest_into(assistant, tmp_path / "docs")
+    ingest_facts(assistant, tmp_path / "docs", "bread.txt")
     store = assistant.store
     chunks, vectors = store.all_chunks_with_embeddings()
     old = StoreCache.build(store, store.generation(), chunks, vectors, budget_mb=64)
-    write(tmp_path / "docs", "volcano.txt", FACTS["volcano.txt"])
-    ingest_into(assistant, tmp_path / "docs")
+    ingest_facts(assistant, tmp_path / "docs", "volcano.txt")
     [new] = [c for c in store.all_chunks() if c.source == "volcano.txt"]
     found = old.get_chunks(store, [chunks[0].id, new.id], embeddings_for={new.id})
     assert found[new.id][0] == new and found[new.id][1] is not None
