@@ -21,6 +21,7 @@ import itertools
 import json
 import random
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -68,50 +69,63 @@ def corpus_scifact(folder: Path) -> tuple[Path, list[str]]:
     return folder / "corpus", [queries[qid] for qid in read_qrels(SCIFACT / "qrels" / "test.tsv")]
 
 
-def synthetic_store(data: Path, chunks: int, seed: int = 7) -> list[str]:
-    """A store of random chunks (random unit vectors, sentences of random words), published as
-    documents of 10 chunks; returns questions made of the same words."""
+def synthetic_questions(n: int = 500, seed: int = 7) -> list[str]:
+    """Questions made of the synthetic store's words."""
     rng = random.Random(seed)
-    vectors = np.random.default_rng(seed)
+    return [" ".join(rng.choice(WORDS) for _ in range(rng.randint(4, 9))) + "?" for _ in range(n)]
+
+
+def synthetic_store(data: Path, chunks: int) -> None:
+    """Grow a store of random chunks (random unit vectors, sentences of random words), published as
+    documents of 10 chunks, to at least `chunks` chunks."""
     store = open_store(Settings(_env_file=None, data_dir=data))
-    if store.count() < chunks:
-        for first in range(0, chunks, 1000):
-            batch: list[Chunk] = []
-            sentences: list[tuple[str, Sentence]] = []
-            for i in range(first, min(chunks, first + 1000)):
-                text, spans = "", []
-                for _ in range(SENTENCES_PER_CHUNK):
-                    words = " ".join(rng.choice(WORDS) for _ in range(rng.randint(8, 20)))
-                    sentence = f"{words.capitalize()}."
-                    spans.append(Sentence(len(text), len(text) + len(sentence), sentence))
-                    text += sentence + " "
-                doc = i // 10
-                chunk = Chunk(
-                    f"syn{doc:06d}-{i:07d}",
-                    f"doc{doc:06d}.txt",
-                    f"Doc {doc}",
-                    f"{doc:064x}",
-                    i % 10,
-                    0,
-                    len(text),
-                    text,
+    have = store.count()
+    rng, vectors = random.Random(have), np.random.default_rng(have)
+    if have >= chunks:
+        return
+    for first in range(have, chunks, 1000):
+        batch: list[Chunk] = []
+        sentences: list[tuple[str, Sentence]] = []
+        for i in range(first, min(chunks, first + 1000)):
+            text, spans = "", []
+            for _ in range(SENTENCES_PER_CHUNK):
+                words = " ".join(rng.choice(WORDS) for _ in range(rng.randint(8, 20)))
+                spans.append(Sentence(len(text), len(text) + len(words) + 1, f"{words.capitalize()}."))
+                text += f"{words.capitalize()}. "
+            doc = i // 10
+            chunk = Chunk(
+                f"syn-{i:07d}", f"doc{doc:06d}.txt", f"Doc {doc}", f"{doc:064x}", i % 10, 0, len(text), text
+            )
+            batch.append(chunk)
+            sentences += [(chunk.id, s) for s in spans]
+        store.add(batch, unit_vectors(vectors, len(batch)), sentences, unit_vectors(vectors, len(sentences)))
+        counts: dict[str, int] = {}
+        for c in batch:
+            counts[c.source] = counts.get(c.source, 0) + 1
+        store.publish(
+            [
+                DocumentRecord(
+                    source=source,
+                    title=f"Doc {source[3:9]}",
+                    content_hash=f"{int(source[3:9]):064x}",
+                    chunks=n,
+                    ingested_at="",
                 )
-                batch.append(chunk)
-                sentences += [(chunk.id, s) for s in spans]
-            store.add(
-                batch, unit_vectors(vectors, len(batch)), sentences, unit_vectors(vectors, len(sentences))
-            )
-            store.publish(
-                [
-                    DocumentRecord(
-                        source=c.source, title=c.title, content_hash=c.content_hash, chunks=10, ingested_at=""
-                    )
-                    for c in batch
-                    if c.index == 0
-                ]
-            )
-        store.bump_generation()
-    return [" ".join(rng.choice(WORDS) for _ in range(rng.randint(4, 9))) + "?" for _ in range(500)]
+                for source, n in counts.items()
+            ]
+        )
+    store.bump_generation()
+
+
+def first_ask_after_synthetic_write(url: str, data: Path, question: str) -> float:
+    """Milliseconds of the first /ask after another process wrote 10 more chunks into the store."""
+    have = httpx.get(f"{url}/health").json()["chunks"]
+    code = f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); import scale; "
+    code += f"scale.synthetic_store(scale.Path({str(data)!r}), {have + 10})"
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
+    started = time.perf_counter()
+    httpx.post(f"{url}/ask", json={"question": question}, timeout=120).raise_for_status()
+    return (time.perf_counter() - started) * 1000
 
 
 def unit_vectors(rng: np.random.Generator, n: int, dimensions: int = 384) -> np.ndarray:
@@ -171,8 +185,8 @@ def main() -> None:
                 corpus = folder / "corpus"
                 corpus.mkdir(exist_ok=True)
                 started = time.perf_counter()
-                questions = synthetic_store(data, args.synthetic)
-                figures = {"written_s": time.perf_counter() - started}
+                synthetic_store(data, args.synthetic)
+                figures, questions = {"written_s": time.perf_counter() - started}, synthetic_questions()
             else:
                 corpus, questions = makers[name](folder)
                 if figures_file.exists():  # measured when this store was first ingested
@@ -185,11 +199,10 @@ def main() -> None:
             with api_process(data, corpus) as (server, url):
                 chunks = httpx.get(f"{url}/health").json()["chunks"]
                 latencies = ask_latencies(url, questions, args.questions)
-                first = (
-                    first_ask_after_ingestion(url, data, corpus, questions[0])
-                    if name != "synthetic"
-                    else None
-                )
+                if name == "synthetic":
+                    first = first_ask_after_synthetic_write(url, data, questions[0])
+                else:
+                    first = first_ask_after_ingestion(url, data, corpus, questions[0])
                 api_mb = memory_mb(server.pid)
             rows.append((name, chunks, figures, store_mb, latencies, first, api_mb))
             print(f"{name}: done", file=sys.stderr)

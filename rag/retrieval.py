@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 import re
-import shutil
 import threading
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, replace
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -17,7 +17,7 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 
 from rag.embedding import embed_query
 from rag.errors import StoreUnavailable
-from rag.lexical import LexicalIndex, terms
+from rag.lexical import LexicalIndex, cached_index, terms
 from rag.models import Chunk, Passage, ScoredSentence
 from rag.store import Store
 from rag.store_cache import SentenceRecord, StoreCache
@@ -93,6 +93,8 @@ class Retriever:
         self._build_error: Exception | None = None
         self._changed = threading.Condition()
         store.on_change(self._store_changed)
+        with suppress(StoreUnavailable):  # start now, so the first question finds the indexes built
+            self.refresh()
 
     def query(self, text: str, intent: str = "", said: frozenset[str] = frozenset()) -> Query:
         """Embed a question once, for retrieval and answering alike."""
@@ -141,26 +143,31 @@ class Retriever:
             with self._changed:
                 target = self._wanted or ""
             try:
-                chunks, vectors = self.store.all_chunks_with_embeddings()
-                if self._generation != target:
-                    index = self._load_or_build(target, chunks)
-                    with self._changed:
-                        self._lexical, self._generation = index, target
-                        self._changed.notify_all()
-                cache = StoreCache.build(self.store, target, chunks, vectors, self.cache_mb)
+                built = self._build_generation(target)
             except Exception as exc:
-                log.exception("building the BM25 index failed")
+                log.exception("building the BM25 index or the in-memory copy of the store failed")
                 with self._changed:
                     self._build_error, self._builder = exc, None
                     self._changed.notify_all()
                 return
             with self._changed:
-                self._cache = cache
+                self._cache = built
                 if self._wanted == target:
                     self._builder = None
                 self._changed.notify_all()
                 if self._builder is None:
                     return
+
+    def _build_generation(self, target: str) -> StoreCache:
+        """Publish the BM25 index of the target generation as soon as it is ready, then build its
+        StoreCache (updated from the previous one); an index saved on disk is loaded first."""
+        updated = cache(lambda: StoreCache.update(self.store, target, self.cache_mb, self._cache))
+        if self._generation != target:
+            index = self._load_or_build(target, lambda: list(updated().chunks.values()))
+            with self._changed:
+                self._lexical, self._generation = index, target
+                self._changed.notify_all()
+        return updated()
 
     def title_index(self, generation: str | None = None) -> TitleIndex:
         """The documents' titles, to find where a passage names another document; per generation."""
@@ -173,25 +180,10 @@ class Retriever:
             titles = self._titles = TitleIndex.build(sources, generation)
         return titles
 
-    def _load_or_build(self, generation: str, chunks: list[Chunk]) -> LexicalIndex:
+    def _load_or_build(self, generation: str, chunks: Callable[[], list[Chunk]]) -> LexicalIndex:
         if self.index_dir is None or not generation:
-            return LexicalIndex.build(chunks)
-        # The store is the truth; the file is a cache named by the generation it was built from,
-        # so processes sharing a store never serve an index of another version.
-        folder = self.index_dir / self.store.name / generation
-        if folder.exists():
-            try:
-                return LexicalIndex.load(folder)
-            except Exception as exc:  # truncated, garbage, or from another version of bm25s
-                log.warning("BM25 cache %s cannot be read (%s); rebuilding it from the store", folder, exc)
-                shutil.rmtree(folder, ignore_errors=True)
-        index = LexicalIndex.build(chunks)
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        index.save(folder)
-        for stale in folder.parent.iterdir():
-            if stale.name != generation:
-                shutil.rmtree(stale, ignore_errors=True)
-        return index
+            return LexicalIndex.build(chunks())
+        return cached_index(self.index_dir / self.store.name, generation, chunks)
 
     def idf(self, text: str) -> dict[str, float]:
         """How rare each of the text's words is in the store (by the newest BM25 index built)."""

@@ -148,6 +148,17 @@ class Store:
         vectors = np.asarray([e for _, e in found], dtype=np.float32)
         return [chunk for chunk, _ in found], vectors
 
+    def readable_chunk_metadata(self) -> list[tuple[str, dict[str, Any]]]:
+        """The ids and metadata of all_chunks(), in the same order, without reading texts or embeddings."""
+        result = self._all(include=["metadatas"])
+        current = {source: d.content_hash for source, d in self.documents().items()}
+        found = [
+            (m["source"], int(m["chunk_index"]), i, m)
+            for i, m in zip(result["ids"], result["metadatas"], strict=True)
+            if m and current.get(m["source"]) == m["content_hash"]
+        ]
+        return [(i, m) for _, _, i, m in sorted(found, key=lambda f: f[:2])]
+
     def _readable_chunks(self, include: list[str]) -> list[tuple[Chunk, Any]]:
         result = self._all(include=include)
         current = {source: d.content_hash for source, d in self.documents().items()}
@@ -294,7 +305,7 @@ class Store:
                     ids=[c.id for c in part],
                     embeddings=embeddings[lo : lo + len(part)].tolist(),
                     documents=[c.text for c in part],
-                    metadatas=[_metadata(c) for c in part],
+                    metadatas=[chunk_metadata(c) for c in part],
                 )
             )
 
@@ -384,6 +395,11 @@ class Store:
                 listener()
             except Exception:  # a reader's trouble must not fail the writer's ingestion
                 log.exception("a listener of store changes failed")
+
+    @property
+    def listened(self) -> bool:
+        """Whether a reader in this process follows this Store's changes (see on_change)."""
+        return any(ref() is not None for ref in self._listeners)
 
     def on_change(self, listener: Callable[[], object]) -> None:
         """Call listener (a bound method, held weakly) after each bump_generation of this Store."""
@@ -479,7 +495,8 @@ def _record_metadata(r: DocumentRecord) -> dict[str, Any]:
     return meta
 
 
-def _metadata(c: Chunk) -> dict[str, Any]:
+def chunk_metadata(c: Chunk) -> dict[str, Any]:
+    """What the store keeps of a chunk beside its text and embedding."""
     meta: dict[str, Any] = {
         "source": c.source,
         "title": c.title,

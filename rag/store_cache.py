@@ -12,7 +12,7 @@ import numpy as np
 from rag.chunking import Sentence
 from rag.lexical import terms
 from rag.models import Chunk, DocumentRecord
-from rag.store import Store, sentence_id
+from rag.store import Store, chunk_metadata, sentence_id
 
 
 @dataclass(frozen=True)
@@ -34,8 +34,9 @@ class _CachedSentence:
 
 @dataclass
 class StoreCache:
-    """The readable chunks and sentences of one generation; chunk and sentence ids never change
-    meaning (they name content), so cached data stays right for every id it holds."""
+    """The readable chunks and sentences of one generation. A chunk id names one version of a
+    document and a place in it, so what an older cache holds for an id is right, except in the
+    moment after a re-ingestion with other chunk settings (update() then reads it again)."""
 
     generation: str | None = None
     documents: dict[str, DocumentRecord] = field(default_factory=dict)
@@ -45,6 +46,79 @@ class StoreCache:
     sentences: dict[str, tuple[_CachedSentence, ...]] = field(default_factory=dict)
     sentence_vectors: np.ndarray | None = None
     by_source: dict[str, list[str]] = field(default_factory=dict)
+
+    @classmethod
+    def update(cls, store: Store, generation: str, budget_mb: float, previous: StoreCache) -> StoreCache:
+        """The cache of the store's current state, reusing what previous holds: after a small
+        ingestion only the new chunks and their sentences are read and tokenised."""
+        readable = store.readable_chunk_metadata()
+        ids = [cid for cid, _ in readable]
+        # An id names a document version's n-th chunk: a re-ingestion with other chunk settings
+        # reuses it for other text, which its offsets then tell.
+        new = [
+            cid
+            for cid, m in readable
+            if cid not in previous.chunks or chunk_metadata(previous.chunks[cid]) != m
+        ]
+        previous_ids = set(previous.chunks) - set(new)
+        keep = previous.sentence_vectors is not None
+        if not previous.chunks or len(new) > max(1000, len(ids) // 10):
+            chunks, vectors = store.all_chunks_with_embeddings()
+            return cls.build(store, generation, chunks, vectors, budget_mb)
+        fetched = store.get_chunks(new)
+        ids = [cid for cid in ids if cid in previous_ids or cid in fetched]  # not deleted meanwhile
+        chunks = [previous.chunks[cid] if cid in previous_ids else fetched[cid][0] for cid in ids]
+        chunk_vectors = None
+        if keep and ids:
+            assert previous.chunk_vectors is not None
+            chunk_vectors = np.stack(
+                [
+                    previous.chunk_vectors[previous.chunk_rows[cid]]
+                    if cid in previous_ids
+                    else fetched[cid][1]
+                    for cid in ids
+                ]
+            )
+        added: dict[str, list[tuple[Sentence, np.ndarray]]] = {cid: [] for cid in fetched}
+        for stored in store.sentences_of(list(fetched)):
+            added[stored.chunk_id].append((stored.sentence, stored.embedding))
+        # Rows of the new matrix, in order: each from the previous matrix or from a new sentence.
+        sources: list[np.ndarray] = []
+        sentences: dict[str, tuple[_CachedSentence, ...]] = {}
+        for cid in ids:
+            if cid in previous_ids:
+                found = previous.sentences.get(cid, ())
+                if keep:
+                    assert previous.sentence_vectors is not None
+                    first = len(sources)
+                    sources += [previous.sentence_vectors[s.row] for s in found]
+                    found = tuple(
+                        _CachedSentence(s.sentence, s.words, first + i) for i, s in enumerate(found)
+                    )
+            else:
+                pairs = sorted(added[cid], key=lambda pair: pair[0].start)
+                first = len(sources)
+                found = tuple(
+                    _CachedSentence(sentence, frozenset(terms(sentence.text)), first + i if keep else -1)
+                    for i, (sentence, _) in enumerate(pairs)
+                )
+                if keep:
+                    sources += [vector for _, vector in pairs]
+            sentences[cid] = found
+        dimensions = previous.chunk_vectors.shape[1] if previous.chunk_vectors is not None else 0
+        sentence_vectors = None
+        if keep:
+            sentence_vectors = np.stack(sources) if sources else np.empty((0, dimensions), np.float32)
+        return cls(
+            generation=generation,
+            documents=store.documents(),
+            chunks={c.id: c for c in chunks},
+            chunk_rows={cid: i for i, cid in enumerate(ids)},
+            chunk_vectors=chunk_vectors,
+            sentences=sentences,
+            sentence_vectors=sentence_vectors,
+            by_source=_by_source(chunks),
+        )
 
     @classmethod
     def build(
@@ -73,9 +147,6 @@ class StoreCache:
                 by_chunk.setdefault(cid, []).append(_CachedSentence(sentence, words, row))
         for found in by_chunk.values():
             found.sort(key=lambda s: s.sentence.start)
-        by_source: dict[str, list[str]] = {}
-        for c in chunks:
-            by_source.setdefault(c.source, []).append(c.id)
         return cls(
             generation=generation,
             documents=store.documents(),
@@ -84,7 +155,7 @@ class StoreCache:
             chunk_vectors=vectors if keep else None,
             sentences={cid: tuple(found) for cid, found in by_chunk.items()},
             sentence_vectors=matrix[:rows] if keep else None,
-            by_source=by_source,
+            by_source=_by_source(chunks),
         )
 
     def readable_versions(
@@ -156,3 +227,15 @@ class StoreCache:
             )
         found.sort(key=lambda s: (s.chunk_id, s.sentence.start))
         return found
+
+
+def _by_source(chunks: list[Chunk]) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for c in chunks:
+        found.setdefault(c.source, []).append(c.id)
+    return found
+
+
+def _same(chunk: Chunk, stored: dict) -> bool:
+    """Whether the stored metadata still describes the cached chunk."""
+    return all(stored.get(key) == value for key, value in chunk_metadata(chunk).items())

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from rag.ingestion import IngestionLock
+from rag.lexical import LexicalIndex
 from rag.store import open_store
 from tests.conftest import ROOT, make_settings
 
@@ -121,3 +122,14 @@ def test_a_bad_collection_name_is_a_clear_error_with_exit_status_2(tmp_path: Pat
     )
     assert result.returncode == 2
     assert "error: invalid settings: COLLECTION_NAME" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_ingest_leaves_the_bm25_index_of_the_new_store_version_on_disk(tmp_path: Path) -> None:
+    corpus = tmp_path / "docs"
+    corpus.mkdir()
+    (corpus / "a.md").write_text("# Alpha\n\nAlpha is the first letter of the Greek alphabet.")
+    assert run_ingest(tmp_path, str(corpus)).returncode == 0
+    store = open_store(make_settings(tmp_path / "data"))
+    # The API process then loads this index instead of building it while a question waits.
+    index = LexicalIndex.load(tmp_path / "data" / "bm25" / store.name / store.generation())
+    assert index.search("Greek alphabet", 1)[0][0] == store.all_chunks()[0].id

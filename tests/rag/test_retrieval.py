@@ -125,7 +125,7 @@ def test_a_damaged_bm25_cache_is_rebuilt_from_the_store_and_logged(
     [folder] = (assistant.settings.data_dir / "bm25" / assistant.store.name).iterdir()
     damage(folder)
     restarted = build_assistant(assistant.settings, assistant.embedder)
-    with caplog.at_level(logging.WARNING, logger="rag.retrieval"):
+    with caplog.at_level(logging.WARNING, logger="rag.lexical"):
         passages = restarted.search("Which volcano is on Sicily?", top_k=1)
     assert passages[0].chunk.source == "volcano.txt"
     assert "rebuilding it from the store" in caplog.text

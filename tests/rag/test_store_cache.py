@@ -72,3 +72,28 @@ def test_a_cache_of_an_older_generation_reads_what_it_lacks_from_the_store(
     # Versions come from the store, not from the cache of a generation that lacked the new document.
     assert "volcano.txt" in old.readable_versions(store, current=False, sources=["volcano.txt"])
     assert "volcano.txt" not in old.readable_versions(store, current=True, sources=["volcano.txt"])
+
+
+def cached_sentences(cache: StoreCache) -> dict[str, list[tuple[int, frozenset[str], list[float]]]]:
+    assert cache.sentence_vectors is not None
+    return {
+        cid: [(s.sentence.start, s.words, cache.sentence_vectors[s.row].tolist()) for s in found]
+        for cid, found in cache.sentences.items()
+    }
+
+
+def test_an_update_after_a_small_ingestion_holds_what_a_full_build_does(
+    assistant: Assistant, tmp_path: Path
+) -> None:
+    ingest_facts(assistant, tmp_path / "docs", "bread.txt", "chess.txt")
+    store = assistant.store
+    before = StoreCache.build(store, store.generation(), *store.all_chunks_with_embeddings(), budget_mb=64)
+    (tmp_path / "docs" / "chess.txt").unlink()
+    ingest_facts(assistant, tmp_path / "docs", "volcano.txt")
+    updated = StoreCache.update(store, store.generation(), 64, previous=before)
+    full = StoreCache.build(store, store.generation(), *store.all_chunks_with_embeddings(), budget_mb=64)
+    assert list(updated.chunks) == list(full.chunks) and len(full.chunks) == 2
+    assert {c.source for c in updated.chunks.values()} == {"bread.txt", "volcano.txt"}
+    assert cached_sentences(updated) == cached_sentences(full)
+    assert updated.chunk_vectors is not None and full.chunk_vectors is not None
+    assert updated.chunk_vectors.tolist() == full.chunk_vectors.tolist()
