@@ -40,6 +40,7 @@ from scifact import SCIFACT, read_jsonl, read_qrels, write_corpus  # noqa: E402
 from rag.chunking import Sentence  # noqa: E402
 from rag.eval import load_questions  # noqa: E402
 from rag.evalsets import SHARED_EVAL, prepare_squad  # noqa: E402
+from rag.lexical import cached_index  # noqa: E402
 from rag.models import Chunk, DocumentRecord  # noqa: E402
 from rag.settings import Settings  # noqa: E402
 from rag.store import open_store  # noqa: E402
@@ -115,6 +116,8 @@ def synthetic_store(data: Path, chunks: int) -> None:
             ]
         )
     store.bump_generation()
+    # As python -m ingest does: the API then loads this index rather than building it.
+    cached_index(data / "bm25" / store.name, store.generation(), store.all_chunks)
 
 
 def first_ask_after_synthetic_write(url: str, data: Path, question: str) -> float:

@@ -55,65 +55,50 @@ class StoreCache:
         ids = [cid for cid, _ in readable]
         # An id names a document version's n-th chunk: a re-ingestion with other chunk settings
         # reuses it for other text, which its offsets then tell.
-        new = [
-            cid
-            for cid, m in readable
-            if cid not in previous.chunks or chunk_metadata(previous.chunks[cid]) != m
-        ]
-        previous_ids = set(previous.chunks) - set(new)
-        keep = previous.sentence_vectors is not None
-        if not previous.chunks or len(new) > max(1000, len(ids) // 10):
+        new = [cid for cid, m in readable if cid not in previous.chunks or not _same(previous.chunks[cid], m)]
+        kept = set(previous.chunks) - set(new)
+        dropped = len(previous.chunks) - len(kept & set(ids))
+        if not previous.chunks or len(new) + dropped > max(1000, len(ids) // 10):
             chunks, vectors = store.all_chunks_with_embeddings()
             return cls.build(store, generation, chunks, vectors, budget_mb)
         fetched = store.get_chunks(new)
-        ids = [cid for cid in ids if cid in previous_ids or cid in fetched]  # not deleted meanwhile
-        chunks = [previous.chunks[cid] if cid in previous_ids else fetched[cid][0] for cid in ids]
-        chunk_vectors = None
-        if keep and ids:
-            assert previous.chunk_vectors is not None
-            chunk_vectors = np.stack(
-                [
-                    previous.chunk_vectors[previous.chunk_rows[cid]]
-                    if cid in previous_ids
-                    else fetched[cid][1]
-                    for cid in ids
-                ]
-            )
+        ids = [cid for cid in ids if cid in kept or cid in fetched]  # not deleted meanwhile
+        chunks = [previous.chunks[cid] if cid in kept else fetched[cid][0] for cid in ids]
+        # Kept chunks keep their rows; new ones are appended. Rows of dropped chunks stay unused
+        # until a full build (above) clears them.
+        keep = previous.sentence_vectors is not None
+        chunk_rows = {cid: previous.chunk_rows[cid] for cid in ids if cid in kept}
+        sentences = {cid: previous.sentences.get(cid, ()) for cid in ids if cid in kept}
+        chunk_vectors, sentence_vectors = previous.chunk_vectors, previous.sentence_vectors
+        new_chunk_vectors: list[np.ndarray] = []
+        new_sentence_vectors: list[np.ndarray] = []
         added: dict[str, list[tuple[Sentence, np.ndarray]]] = {cid: [] for cid in fetched}
         for stored in store.sentences_of(list(fetched)):
             added[stored.chunk_id].append((stored.sentence, stored.embedding))
-        # Rows of the new matrix, in order: each from the previous matrix or from a new sentence.
-        sources: list[np.ndarray] = []
-        sentences: dict[str, tuple[_CachedSentence, ...]] = {}
-        for cid in ids:
-            if cid in previous_ids:
-                found = previous.sentences.get(cid, ())
+        first_sentence_row = len(sentence_vectors) if sentence_vectors is not None else 0
+        for cid in fetched:
+            if keep:
+                assert chunk_vectors is not None
+                chunk_rows[cid] = len(chunk_vectors) + len(new_chunk_vectors)
+                new_chunk_vectors.append(fetched[cid][1])
+            found = []
+            for sentence, vector in sorted(added[cid], key=lambda pair: pair[0].start):
+                row = -1
                 if keep:
-                    assert previous.sentence_vectors is not None
-                    first = len(sources)
-                    sources += [previous.sentence_vectors[s.row] for s in found]
-                    found = tuple(
-                        _CachedSentence(s.sentence, s.words, first + i) for i, s in enumerate(found)
-                    )
-            else:
-                pairs = sorted(added[cid], key=lambda pair: pair[0].start)
-                first = len(sources)
-                found = tuple(
-                    _CachedSentence(sentence, frozenset(terms(sentence.text)), first + i if keep else -1)
-                    for i, (sentence, _) in enumerate(pairs)
-                )
-                if keep:
-                    sources += [vector for _, vector in pairs]
-            sentences[cid] = found
-        dimensions = previous.chunk_vectors.shape[1] if previous.chunk_vectors is not None else 0
-        sentence_vectors = None
-        if keep:
-            sentence_vectors = np.stack(sources) if sources else np.empty((0, dimensions), np.float32)
+                    row = first_sentence_row + len(new_sentence_vectors)
+                    new_sentence_vectors.append(vector)
+                found.append(_CachedSentence(sentence, frozenset(terms(sentence.text)), row))
+            sentences[cid] = tuple(found)
+        if keep and chunk_vectors is not None and sentence_vectors is not None:
+            if new_chunk_vectors:
+                chunk_vectors = np.concatenate([chunk_vectors, np.stack(new_chunk_vectors)])
+            if new_sentence_vectors:
+                sentence_vectors = np.concatenate([sentence_vectors, np.stack(new_sentence_vectors)])
         return cls(
             generation=generation,
             documents=store.documents(),
             chunks={c.id: c for c in chunks},
-            chunk_rows={cid: i for i, cid in enumerate(ids)},
+            chunk_rows=chunk_rows,
             chunk_vectors=chunk_vectors,
             sentences=sentences,
             sentence_vectors=sentence_vectors,
