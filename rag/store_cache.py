@@ -47,6 +47,18 @@ class StoreCache:
     sentence_vectors: np.ndarray | None = None
     by_source: dict[str, list[str]] = field(default_factory=dict)
 
+    def unused_rows(self, kept: set[str]) -> int:
+        """Rows of the embedding matrices that the kept chunks and their sentences do not use."""
+        if self.sentence_vectors is None or self.chunk_vectors is None:
+            return len(self.chunks) - len(kept)
+        used = sum(len(self.sentences.get(cid, ())) for cid in kept)
+        return len(self.chunk_vectors) - len(kept) + len(self.sentence_vectors) - used
+
+    def megabytes(self) -> float:
+        """Size of the embedding matrices."""
+        matrices = (m for m in (self.chunk_vectors, self.sentence_vectors) if m is not None)
+        return sum(m.nbytes for m in matrices) / 1024 / 1024
+
     @classmethod
     def update(cls, store: Store, generation: str, budget_mb: float, previous: StoreCache) -> StoreCache:
         """The cache of the store's current state, reusing what previous holds: after a small
@@ -57,8 +69,10 @@ class StoreCache:
         # reuses it for other text, which its offsets then tell.
         new = [cid for cid, m in readable if cid not in previous.chunks or not _same(previous.chunks[cid], m)]
         kept = set(previous.chunks) - set(new)
-        dropped = len(previous.chunks) - len(kept & set(ids))
-        if not previous.chunks or len(new) + dropped > max(1000, len(ids) // 10):
+        kept &= set(ids)
+        # A full build when much changed: it drops unused rows and weighs the memory budget again.
+        changed = previous.unused_rows(kept) + len(new) > max(1000, len(ids) // 10)
+        if not previous.chunks or changed or previous.megabytes() > budget_mb:
             chunks, vectors = store.all_chunks_with_embeddings()
             return cls.build(store, generation, chunks, vectors, budget_mb)
         fetched = store.get_chunks(new)
