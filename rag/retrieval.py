@@ -167,7 +167,9 @@ class Retriever:
             with self._changed:
                 self._lexical, self._generation = index, target
                 self._changed.notify_all()
-        return updated()
+        built = updated()
+        self._titles = TitleIndex.build({s: d.title for s, d in built.documents.items()}, target)
+        return built
 
     def title_index(self, generation: str | None = None) -> TitleIndex:
         """The documents' titles, to find where a passage names another document; per generation."""
@@ -335,12 +337,20 @@ def title_words(title: str) -> frozenset[str]:
     return frozenset(terms(title))
 
 
+_WORD_RUN = re.compile(r"(?<!\w)\w+")
+_WORD_CHAR = re.compile(r"\w")
+
+
 @dataclass(frozen=True)
 class TitleIndex:
-    """Finds the documents whose titles a text names."""
+    """Finds the documents whose titles a text names, as whole words.
+
+    Titles are looked up by their first word at each word of the text, longest title first, so the
+    cost grows with the text, not with the number of documents (one regular expression of 5,000
+    titles took 35 ms a passage and 3 s to compile)."""
 
     sources: dict[str, str]  # title as written in text → source
-    pattern: re.Pattern[str] | None
+    by_first_word: dict[str, list[str]]  # longest first
     generation: str = ""
 
     @classmethod
@@ -352,21 +362,36 @@ class TitleIndex:
             # Short or common titles would link everything to everything.
             if len(name) >= 4 and len(terms(name)) and name[0].isupper():
                 sources.setdefault(name, source)
-        if not sources:
-            return cls({}, None, generation)
-        alternatives = "|".join(re.escape(n) for n in sorted(sources, key=len, reverse=True))
-        return cls(sources, re.compile(rf"\b(?:{alternatives})\b"), generation)
+        by_first_word: dict[str, list[str]] = {}
+        for name in sorted(sources, key=len, reverse=True):
+            first = _WORD_RUN.match(name)
+            if first:
+                by_first_word.setdefault(first.group(), []).append(name)
+        return cls(sources, by_first_word, generation)
 
     def named_in(self, text: str, exclude: set[str]) -> list[str]:
         """Sources of the documents the text names, in order of first mention."""
-        if self.pattern is None:
-            return []
         found: list[str] = []
-        for match in self.pattern.finditer(text):
-            source = self.sources[match.group()]
-            if source not in exclude and source not in found:
-                found.append(source)
+        end = 0
+        for word in _WORD_RUN.finditer(text):
+            if word.start() < end:
+                continue
+            for name in self.by_first_word.get(word.group(), ()):
+                stop = word.start() + len(name)
+                if text.startswith(name, word.start()) and _boundary(text, stop):
+                    end = stop
+                    source = self.sources[name]
+                    if source not in exclude and source not in found:
+                        found.append(source)
+                    break
         return found
+
+
+def _boundary(text: str, i: int) -> bool:
+    """Whether a regular expression's \\b holds at position i of the text."""
+    before = i > 0 and _WORD_CHAR.match(text, i - 1) is not None
+    after = i < len(text) and _WORD_CHAR.match(text, i) is not None
+    return before != after
 
 
 def one_version_per_document(

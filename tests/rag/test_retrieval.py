@@ -7,7 +7,7 @@ import pytest
 from rag.assistant import Assistant, build_assistant
 from rag.errors import StoreUnavailable
 from rag.models import Chunk
-from rag.retrieval import Retriever, one_version_per_document
+from rag.retrieval import Retriever, TitleIndex, one_version_per_document
 from tests.conftest import ingest_into
 from tests.rag.test_ingestion import write
 
@@ -178,3 +178,21 @@ def test_a_passage_naming_its_own_title_links_nothing(assistant: Assistant, tmp_
     passages = assistant.search("How many hours of sun do tomatoes need?", top_k=2)
     assert not any(p.linked for p in passages)
     assert "Lighthouse" not in assistant.ask("How many hours of sun do tomatoes need?").answer
+
+
+def test_titles_are_found_as_whole_words_longest_first_in_order_of_mention() -> None:
+    titles = TitleIndex.build(
+        {
+            "foo.txt": "Foo Lake",
+            "foo-bar.txt": "Foo Lake Bridge",
+            "dot.txt": "Alder St.",
+            "mara.txt": "Mara Quillon (director)",
+            "lower.txt": "lowercase title",
+        }
+    )
+    text = (
+        "Mara Quillon crossed Foo Lake Bridge, then Foo Lakes, then Foo Lake. Alder St.Mary; lowercase title."
+    )
+    assert titles.named_in(text, exclude=set()) == ["mara.txt", "foo-bar.txt", "foo.txt", "dot.txt"]
+    assert titles.named_in(text, exclude={"mara.txt"}) == ["foo-bar.txt", "foo.txt", "dot.txt"]
+    assert titles.named_in("XFoo Lake and Foo Lake_x", exclude=set()) == []
