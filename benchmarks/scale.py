@@ -18,14 +18,12 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import random
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict
 from pathlib import Path
 
 import httpx
@@ -34,7 +32,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from load import api_process, ingest_cli, memory_mb, percentile  # noqa: E402
+from load import api_process, ingest_cli, ingest_recorded, memory_mb, percentile  # noqa: E402
 from scifact import SCIFACT, read_jsonl, read_qrels, write_corpus  # noqa: E402
 
 from rag.chunking import Sentence  # noqa: E402
@@ -175,6 +173,7 @@ def main() -> None:
     )
     parser.add_argument("--synthetic", type=int, default=100_000, help="chunks in the synthetic store")
     parser.add_argument("--questions", type=int, default=200, help="/ask requests per store")
+    parser.add_argument("--scifact-store", type=Path, help="a store kept by benchmarks/scifact.py --store")
     args = parser.parse_args()
     makers = {"tiny": corpus_tiny, "squad": corpus_squad, "scifact": corpus_scifact}
     rows = []
@@ -183,7 +182,9 @@ def main() -> None:
         for name in args.corpora.split(","):
             folder = root / name
             folder.mkdir(parents=True, exist_ok=True)
-            data, figures_file = folder / "data", folder / "ingest.json"
+            if name == "scifact" and args.scifact_store:
+                folder = args.scifact_store
+            data = folder / "data"
             if name == "synthetic":
                 corpus = folder / "corpus"
                 corpus.mkdir(exist_ok=True)
@@ -192,12 +193,7 @@ def main() -> None:
                 figures, questions = {"written_s": time.perf_counter() - started}, synthetic_questions()
             else:
                 corpus, questions = makers[name](folder)
-                if figures_file.exists():  # measured when this store was first ingested
-                    figures = json.loads(figures_file.read_text())
-                    ingest_cli(data, corpus)  # incremental: nothing to do unless the corpus changed
-                else:
-                    figures = asdict(ingest_cli(data, corpus))
-                    figures_file.write_text(json.dumps(figures))
+                figures = ingest_recorded(folder, corpus)
             store_mb = size_mb(data / "chroma")
             with api_process(data, corpus) as (server, url):
                 chunks = httpx.get(f"{url}/health").json()["chunks"]

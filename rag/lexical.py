@@ -116,6 +116,7 @@ def cached_index(folder: Path, generation: str, chunks: Callable[[], list[Chunk]
     folder.mkdir(parents=True, exist_ok=True)
     index.save(path)
     for stale in folder.iterdir():
-        if stale.name != generation:
+        # Hidden folders are other processes' (or threads') saves still being written.
+        if stale.name != generation and not stale.name.startswith("."):
             shutil.rmtree(stale, ignore_errors=True)
     return index
