@@ -157,15 +157,25 @@ def require_unicode(text: str, what: str) -> None:
 
 
 def build_assistant(
-    settings: Settings, embedder: BaseEmbedding | None = None, mode: Mode = "hybrid", llm: LLM | None = None
+    settings: Settings,
+    embedder: BaseEmbedding | None = None,
+    mode: Mode | None = None,
+    llm: LLM | None = None,
 ) -> Assistant:
-    """Wire the parts named by the settings; pass an embedder (or LLM) to share one already loaded.
+    """Wire the parts named by the settings; pass an embedder (or LLM) to share one already loaded, and
+    a mode to override RETRIEVAL_MODE.
 
     EmbeddingModelMismatch when the store's vectors are another model's than EMBED_MODEL's."""
     embedder = embedder or load_embedder(settings.embed_model, settings.embed_precision)
     store = open_store(settings)
     store.check_model(describe(embedder, settings.embed_model))
-    retriever = Retriever(store, embedder, mode=mode, index_dir=settings.data_dir / "bm25")
+    retriever = Retriever(
+        store,
+        embedder,
+        mode=mode or settings.retrieval_mode,
+        index_dir=settings.data_dir / "bm25",
+        cache_mb=settings.query_cache_mb,
+    )
     extractive = ExtractiveAnswerer(max_sentences=settings.answer_sentences)
     llm = llm or build_llm(settings)
     answerer: Answerer = (

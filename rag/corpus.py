@@ -12,6 +12,7 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 from rag.documents import SUPPORTED_SUFFIXES, file_name_problem, read_document
 from rag.errors import DocumentNotFound, EmbeddingModelMismatch, FileTooLarge, UnsupportedFile
 from rag.ingestion import IngestionLock, IngestReport, ProgressCallback, ingest, remove_document
+from rag.lexical import cached_index
 from rag.model_record import describe
 from rag.readers import ReadLimits
 from rag.settings import Settings
@@ -29,7 +30,14 @@ def run_ingestion(
 ) -> IngestReport:
     """Ingest root (default: the corpus folder) while holding the store's ingestion lock."""
     with IngestionLock(settings.data_dir):
-        return ingest_locked(settings, store, embedder, root, full, dry_run, on_progress)
+        report = ingest_locked(settings, store, embedder, root, full, dry_run, on_progress)
+        if not dry_run and not store.listened:
+            # No reader in this process (python -m ingest): leave the new generation's BM25 index on
+            # disk, so the API loads it instead of building it while questions wait.
+            folder, generation = settings.data_dir / "bm25" / store.name, store.generation()
+            if generation and not (folder / generation).exists():
+                cached_index(folder, generation, store.all_chunks)
+        return report
 
 
 def ingest_locked(

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
 import re
 import shutil
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
@@ -16,6 +18,7 @@ import Stemmer
 
 from rag.models import Chunk
 
+log = logging.getLogger("rag.lexical")
 _WORD = re.compile(r"(?u)\b\w\w*\b")
 
 
@@ -94,3 +97,26 @@ class LexicalIndex:
         """Inverse document frequency; unseen terms weigh most."""
         df = self.document_frequency.get(term, 0)
         return math.log(1 + (self.size - df + 0.5) / (df + 0.5))
+
+
+def cached_index(folder: Path, generation: str, chunks: Callable[[], list[Chunk]]) -> LexicalIndex:
+    """The BM25 index of one store generation: read from folder/generation, else built from chunks()
+    and saved there, the folders of other generations removed.
+
+    The store is the truth; the file is a cache named by the generation it was built from, so
+    processes sharing a store never serve an index of another version."""
+    path = folder / generation
+    if path.exists():
+        try:
+            return LexicalIndex.load(path)
+        except Exception as exc:  # truncated, garbage, or from another version of bm25s
+            log.warning("BM25 cache %s cannot be read (%s); rebuilding it from the store", path, exc)
+            shutil.rmtree(path, ignore_errors=True)
+    index = LexicalIndex.build(chunks())
+    folder.mkdir(parents=True, exist_ok=True)
+    index.save(path)
+    for stale in folder.iterdir():
+        # Hidden folders are other processes' (or threads') saves still being written.
+        if stale.name != generation and not stale.name.startswith("."):
+            shutil.rmtree(stale, ignore_errors=True)
+    return index

@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 import math
 import re
-import shutil
 import threading
+from collections.abc import Callable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, replace
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -16,9 +18,10 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 
 from rag.embedding import embed_query
 from rag.errors import StoreUnavailable
-from rag.lexical import LexicalIndex, terms
+from rag.lexical import LexicalIndex, cached_index, terms
 from rag.models import Chunk, Passage, ScoredSentence
 from rag.store import Store
+from rag.store_cache import SentenceRecord, StoreCache
 
 Mode = Literal["hybrid", "dense", "bm25"]
 log = logging.getLogger("rag.retrieval")
@@ -60,12 +63,13 @@ class Weights:
 
 
 class Retriever:
-    """Finds the passages for a query; keeps a BM25 index in step with the store.
+    """Finds the passages for a query; keeps a BM25 index and a StoreCache in step with the store.
 
-    When the store's generation changes, the new BM25 index is built in a background thread.
-    A request waits for it at most fresh_wait seconds, then uses the previous index (the
-    version checks below keep its answers consistent); only with no index at all does it wait
-    up to first_wait seconds.
+    When the store's generation changes (seen by a request, or told by this process's ingestion),
+    both are rebuilt in a background thread. A request waits for the new BM25 index at most
+    fresh_wait seconds, then uses the previous one (the version checks below keep its answers
+    consistent); only with no index at all does it wait up to first_wait seconds. It never waits
+    for the cache: what an older cache lacks is read from the store.
     """
 
     def __init__(
@@ -75,8 +79,9 @@ class Retriever:
         mode: Mode = "hybrid",
         weights: Weights | None = None,
         index_dir: Path | None = None,
-        fresh_wait: float = 1.0,
+        fresh_wait: float = 0.25,
         first_wait: float = 60.0,
+        cache_mb: float = 512.0,
     ) -> None:
         self.store = store
         self.index_dir = index_dir
@@ -85,13 +90,18 @@ class Retriever:
         self.weights = weights or Weights()
         self.fresh_wait = fresh_wait
         self.first_wait = first_wait
+        self.cache_mb = cache_mb
         self._lexical: LexicalIndex | None = None
+        self._cache = StoreCache()
         self._titles: TitleIndex | None = None
         self._generation: str | None = None
         self._wanted: str | None = None
         self._builder: threading.Thread | None = None
         self._build_error: Exception | None = None
         self._changed = threading.Condition()
+        store.on_change(self._store_changed)
+        with suppress(StoreUnavailable):  # start now, so the first question finds the indexes built
+            self.refresh()
 
     def query(self, text: str, intent: str = "", said: frozenset[str] = frozenset()) -> Query:
         """Embed a question once, for retrieval and answering alike."""
@@ -99,7 +109,9 @@ class Retriever:
 
     def lexical_index(self) -> LexicalIndex:
         """The BM25 index of the store: of its current generation once built, else the previous one."""
-        generation = self.refresh()
+        return self._lexical_index(self.refresh())
+
+    def _lexical_index(self, generation: str) -> LexicalIndex:
         with self._changed:
             if self._generation != generation:
                 self._changed.wait_for(
@@ -117,80 +129,93 @@ class Retriever:
         generation = self.store.generation()
         with self._changed:
             self._wanted = generation
-            if self._generation != generation and self._builder is None:
+            if self._cache.generation != generation and self._builder is None:
                 self._build_error = None
                 self._builder = threading.Thread(target=self._build, name="bm25-build", daemon=True)
                 self._builder.start()
         return generation
 
+    @property
+    def built_generation(self) -> str | None:
+        """The store generation that the newest BM25 index and in-memory copy were built from."""
+        return self._cache.generation
+
+    def _store_changed(self) -> None:
+        # This process just changed the store: build now, before the next question asks.
+        self.refresh()
+
     def _build(self) -> None:
         """Build indexes until one matches the generation last asked for (it may move meanwhile)."""
         while True:
             with self._changed:
-                target = self._wanted
+                target = self._wanted or ""
             try:
-                index = self._load_or_build(target or "")
+                built = self._build_generation(target)
             except Exception as exc:
-                log.exception("building the BM25 index failed")
+                log.exception("building the BM25 index or the in-memory copy of the store failed")
                 with self._changed:
                     self._build_error, self._builder = exc, None
                     self._changed.notify_all()
                 return
             with self._changed:
-                self._lexical, self._generation = index, target
+                self._cache = built
                 if self._wanted == target:
                     self._builder = None
                 self._changed.notify_all()
                 if self._builder is None:
                     return
 
-    def title_index(self) -> TitleIndex:
+    def _build_generation(self, target: str) -> StoreCache:
+        """Publish the BM25 index of the target generation as soon as it is ready, then build its
+        StoreCache (updated from the previous one); an index saved on disk is loaded first."""
+        updated = cache(lambda: StoreCache.update(self.store, target, self.cache_mb, self._cache))
+        if self._generation != target:
+            index = self._load_or_build(target, lambda: list(updated().chunks.values()))
+            with self._changed:
+                self._lexical, self._generation = index, target
+                self._changed.notify_all()
+        built = updated()
+        self._titles = TitleIndex.build({s: d.title for s, d in built.documents.items()}, target)
+        return built
+
+    def title_index(self, generation: str | None = None) -> TitleIndex:
         """The documents' titles, to find where a passage names another document; per generation."""
-        generation = self.store.generation()
+        generation = self.store.generation() if generation is None else generation
         titles = self._titles
         if titles is None or titles.generation != generation:
-            sources = {s: d.title for s, d in self.store.documents().items()}
+            cache = self._cache
+            documents = cache.documents if cache.generation == generation else self.store.documents()
+            sources = {s: d.title for s, d in documents.items()}
             titles = self._titles = TitleIndex.build(sources, generation)
         return titles
 
-    def _load_or_build(self, generation: str) -> LexicalIndex:
+    def _load_or_build(self, generation: str, chunks: Callable[[], list[Chunk]]) -> LexicalIndex:
         if self.index_dir is None or not generation:
-            return LexicalIndex.build(self.store.all_chunks())
-        # The store is the truth; the file is a cache named by the generation it was built from,
-        # so processes sharing a store never serve an index of another version.
-        folder = self.index_dir / self.store.name / generation
-        if folder.exists():
-            try:
-                return LexicalIndex.load(folder)
-            except Exception as exc:  # truncated, garbage, or from another version of bm25s
-                log.warning("BM25 cache %s cannot be read (%s); rebuilding it from the store", folder, exc)
-                shutil.rmtree(folder, ignore_errors=True)
-        index = LexicalIndex.build(self.store.all_chunks())
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        index.save(folder)
-        for stale in folder.parent.iterdir():
-            if stale.name != generation:
-                shutil.rmtree(stale, ignore_errors=True)
-        return index
+            return LexicalIndex.build(chunks())
+        return cached_index(self.index_dir / self.store.name, generation, chunks)
 
     def idf(self, text: str) -> dict[str, float]:
-        """How rare each of the text's words is in the store."""
-        index = self.lexical_index()
+        """How rare each of the text's words is in the store (by the newest BM25 index built)."""
+        index = self._lexical or self.lexical_index()
         return {t: index.idf(t) for t in set(terms(text))}
 
     def retrieve(self, query: Query, top_k: int) -> list[Passage]:
         """The top_k passages for the query, best first, each with its sentences scored."""
         w = self.weights
         pool = w.candidates(top_k)
-        index = self.lexical_index()
-        dense = self.store.nearest(query.embedding, pool) if self.mode != "bm25" else []
+        generation = self.refresh()
+        index = self._lexical_index(generation)
+        view = _View(self.store, self._cache, generation)
+        dense = self.store.nearest_ids(query.embedding, pool) if self.mode != "bm25" else []
         lexical = index.search(query.text, pool) if self.mode != "dense" else []
-        candidates = {c.id: (c, cos) for c, cos in dense}
-        for chunk_id, (chunk, vector) in self.store.get_chunks(
-            [cid for cid, _ in lexical if cid not in candidates]
-        ).items():
-            candidates[chunk_id] = (chunk, float(vector @ query.embedding))
-        candidates = one_version_per_document(candidates, self.store)
+        cosines = dict(dense)
+        wanted = [*cosines, *(cid for cid, _ in lexical if cid not in cosines)]
+        candidates: dict[str, tuple[Chunk, float]] = {}
+        for cid, (chunk, vector) in view.get_chunks(wanted, set(wanted) - set(cosines)).items():
+            cos = cosines[cid] if cid in cosines else float(vector @ query.embedding)  # type: ignore[operator]
+            candidates[cid] = (chunk, cos)
+        candidates = {cid: candidates[cid] for cid in wanted if cid in candidates}  # dense order first
+        candidates = one_version_per_document(candidates, view.readable_versions)
         bm25 = dict(lexical)
         top_bm25 = max(bm25.values(), default=0.0) or 1.0
         fused = {
@@ -208,10 +233,10 @@ class Retriever:
 
         if self.mode != "hybrid":
             best = sorted(fused, key=fused.__getitem__, reverse=True)[:top_k]
-            sentences = self._scored_sentences(query, {cid: candidates[cid][0] for cid in best}, index)
+            sentences = self._scored_sentences(query, {cid: candidates[cid][0] for cid in best}, index, view)
             return [found(cid) for cid in best]
         shortlist = sorted(fused, key=fused.__getitem__, reverse=True)[:pool]
-        sentences = self._scored_sentences(query, {cid: candidates[cid][0] for cid in shortlist}, index)
+        sentences = self._scored_sentences(query, {cid: candidates[cid][0] for cid in shortlist}, index, view)
         final = {
             cid: w.fused * fused[cid] + (1 - w.fused) * max((s.score for s in sentences[cid]), default=0.0)
             for cid in shortlist
@@ -219,15 +244,17 @@ class Retriever:
         best = sorted(final, key=final.__getitem__, reverse=True)[:top_k]
         passages = [found(cid) for cid in best]
         if w.links and passages:
-            linked = self._linked(query, passages, index)
+            linked = self._linked(query, passages, index, view)
             passages = [*passages[:1], *linked[: w.links], *passages[1:]][:top_k]
         return passages
 
-    def _linked(self, query: Query, passages: list[Passage], index: LexicalIndex) -> list[Passage]:
+    def _linked(
+        self, query: Query, passages: list[Passage], index: LexicalIndex, view: _View
+    ) -> list[Passage]:
         """The second hop: the best passage of each document that the top passages name by its title
         while the question does not, for questions whose answer runs through a named bridge."""
         have = {p.chunk.source for p in passages}
-        titles = self.title_index()
+        titles = self.title_index(view.generation)
         named: list[str] = []
         for top in passages[:2]:  # a passage naming its own document's title links nothing
             named += [
@@ -240,34 +267,33 @@ class Retriever:
         if not named:
             return []
         chunks = one_version_per_document(
-            {cid: (c, float(v @ query.embedding)) for cid, (c, v) in self.store.chunks_of(named[:3]).items()},
-            self.store,
+            {cid: (c, float(v @ query.embedding)) for cid, (c, v) in view.chunks_of(named[:3]).items()},
+            view.readable_versions,
         )
         best: dict[str, tuple[Chunk, float]] = {}
         for chunk, cos in chunks.values():
             if chunk.source not in best or cos > best[chunk.source][1]:
                 best[chunk.source] = (chunk, cos)
         picked = sorted(best.values(), key=lambda cc: cc[1], reverse=True)
-        sentences = self._scored_sentences(query, {c.id: c for c, _ in picked}, index)
+        sentences = self._scored_sentences(query, {c.id: c for c, _ in picked}, index, view)
         return [replace(passage(c, sentences[c.id], cos), linked=True) for c, cos in picked]
 
     def _scored_sentences(
-        self, query: Query, chunks: dict[str, Chunk], index: LexicalIndex
+        self, query: Query, chunks: dict[str, Chunk], index: LexicalIndex, view: _View
     ) -> dict[str, list[ScoredSentence]]:
         chunk_ids = list(chunks)
-        stored = sorted(self.store.sentences_of(chunk_ids), key=lambda s: (s.chunk_id, s.sentence.start))
+        stored = view.sentences_of(chunk_ids)
         if not stored:
             return {cid: [] for cid in chunk_ids}
         weights = query_weights(query, index)
         cosines = np.stack([s.embedding for s in stored]) @ query.embedding
-        words = [set(terms(s.sentence.text)) for s in stored]
-        titles = {cid: set(terms(chunk.title)) for cid, chunk in chunks.items()}
+        titles = {cid: title_words(chunk.title) for cid, chunk in chunks.items()}
         semantic = self.weights.sentence_semantic
         by_chunk: dict[str, list[ScoredSentence]] = {cid: [] for cid in chunk_ids}
         for i, s in enumerate(stored):
-            before = words[i - 1] if i and stored[i - 1].chunk_id == s.chunk_id else set()
-            overlap = weights.share(words[i])
-            context = weights.share(words[i] | before | titles.get(s.chunk_id, set()))
+            before = stored[i - 1].words if i and stored[i - 1].chunk_id == s.chunk_id else frozenset()
+            overlap = weights.share(s.words)
+            context = weights.share(s.words | before | titles.get(s.chunk_id, frozenset()))
             cos = float(cosines[i])
             by_chunk[s.chunk_id].append(
                 ScoredSentence(
@@ -291,13 +317,52 @@ _WORD_CHAR = re.compile(r"\w")
 
 
 @dataclass(frozen=True)
+class _View:
+    """One request's reads: from the cache, trusted for versions only when of the current generation."""
+
+    store: Store
+    cache: StoreCache
+    generation: str
+
+    @property
+    def current(self) -> bool:
+        return self.cache.generation == self.generation
+
+    def get_chunks(
+        self, ids: list[str], embeddings_for: set[str]
+    ) -> dict[str, tuple[Chunk, np.ndarray | None]]:
+        return self.cache.get_chunks(self.store, ids, embeddings_for)
+
+    def chunks_of(self, sources: list[str]) -> dict[str, tuple[Chunk, np.ndarray]]:
+        return self.cache.chunks_of(self.store, self.current, sources)
+
+    def sentences_of(self, chunk_ids: list[str]) -> list[SentenceRecord]:
+        return self.cache.sentences_of(self.store, chunk_ids)
+
+    def readable_versions(self, sources: Sequence[str]) -> dict[str, tuple[str, str | None]]:
+        return self.cache.readable_versions(self.store, self.current, sources)
+
+
+@lru_cache(maxsize=4096)
+def title_words(title: str) -> frozenset[str]:
+    """The words of a title, as terms() gives them."""
+    return frozenset(terms(title))
+
+
+_WORD_RUN = re.compile(r"(?<!\w)\w+")
+_WORD_CHAR = re.compile(r"\w")
+
+
+@dataclass(frozen=True)
 class TitleIndex:
-    """Finds the documents whose titles a text names: each title is looked up by its first word at the
-    text's word starts, so the cost follows the text, not the thousands of titles (one regex of
-    all of them took ~46 ms a passage over SciFact's 5,183 titles)."""
+    """Finds the documents whose titles a text names, as whole words.
+
+    Titles are looked up by their first word at each word of the text, longest title first, so the
+    cost grows with the text, not with the number of documents (one regular expression of 5,000
+    titles took 35 ms a passage and 3 s to compile)."""
 
     sources: dict[str, str]  # title as written in text → source
-    by_first_word: dict[str, tuple[str, ...]]  # a title's first word → the titles it starts, longest first
+    by_first_word: dict[str, list[str]]  # longest first
     generation: str = ""
 
     @classmethod
@@ -311,25 +376,22 @@ class TitleIndex:
                 sources.setdefault(name, source)
         by_first_word: dict[str, list[str]] = {}
         for name in sorted(sources, key=len, reverse=True):
-            first = _WORD.match(name)
-            assert first is not None  # a title starts with a capital letter
-            by_first_word.setdefault(first.group(), []).append(name)
-        return cls(sources, {w: tuple(names) for w, names in by_first_word.items()}, generation)
+            first = _WORD_RUN.match(name)
+            if first:
+                by_first_word.setdefault(first.group(), []).append(name)
+        return cls(sources, by_first_word, generation)
 
     def named_in(self, text: str, exclude: set[str]) -> list[str]:
-        """Sources of the documents the text names as whole words, in order of first mention; where
-        titles overlap, the longest one named at the earliest place wins."""
+        """Sources of the documents the text names, in order of first mention."""
         found: list[str] = []
-        taken = 0
-        for start in _WORD_START.finditer(text):
-            at = start.start()
-            word = _WORD.match(text, at)
-            if at < taken or word is None:
+        end = 0
+        for word in _WORD_RUN.finditer(text):
+            if word.start() < end:
                 continue
             for name in self.by_first_word.get(word.group(), ()):
-                end = at + len(name)
-                if text.startswith(name, at) and _word_boundary(text, end):
-                    taken = end
+                stop = word.start() + len(name)
+                if text.startswith(name, word.start()) and _boundary(text, stop):
+                    end = stop
                     source = self.sources[name]
                     if source not in exclude and source not in found:
                         found.append(source)
@@ -337,15 +399,16 @@ class TitleIndex:
         return found
 
 
-def _word_boundary(text: str, at: int) -> bool:
-    """A word starts or ends at the offset (as regex `\\b` has it)."""
-    before = at > 0 and _WORD_CHAR.match(text, at - 1) is not None
-    after = at < len(text) and _WORD_CHAR.match(text, at) is not None
+def _boundary(text: str, i: int) -> bool:
+    """Whether a regular expression's \\b holds at position i of the text."""
+    before = i > 0 and _WORD_CHAR.match(text, i - 1) is not None
+    after = i < len(text) and _WORD_CHAR.match(text, i) is not None
     return before != after
 
 
 def one_version_per_document(
-    candidates: dict[str, tuple[Chunk, float]], store: Store
+    candidates: dict[str, tuple[Chunk, float]],
+    readable_versions: Callable[[Sequence[str]], dict[str, tuple[str, str | None]]],
 ) -> dict[str, tuple[Chunk, float]]:
     """Keep, for each document, the chunks of a single readable version.
 
@@ -353,7 +416,7 @@ def one_version_per_document(
     candidates may predate the switch. The published version wins when it is among the
     candidates, else the version it replaced: never both, never neither, never a draft.
     """
-    versions = store.readable_versions([c.source for c, _ in candidates.values()])
+    versions = readable_versions([c.source for c, _ in candidates.values()])
     found: dict[str, set[str]] = {}
     for chunk, _ in candidates.values():
         found.setdefault(chunk.source, set()).add(chunk.content_hash)

@@ -48,6 +48,16 @@ class Settings(BaseSettings):
     chunk_size: int = Field(256, gt=16, description="Chunk size in tokens (tiktoken cl100k).")
     chunk_overlap: int = Field(48, ge=0, description="Overlap between chunks in tokens.")
     top_k: int = Field(5, ge=1, le=MAX_ASK_TOP_K, description="Passages retrieved per question.")
+    retrieval_mode: Literal["hybrid", "dense", "bm25"] = Field(
+        "hybrid",
+        description="hybrid: BM25 and dense fused, then re-ranked by sentence; or one of them alone.",
+    )
+    query_cache_mb: float = Field(
+        512,
+        ge=0,
+        description="RAM for a copy of the stored embeddings that questions read; a larger store keeps "
+        "only text in RAM and reads embeddings from the store per question.",
+    )
     min_relevance: float = Field(
         0.25,
         description="Always abstain when the best passage's relevance is below this (0..1); above it, "

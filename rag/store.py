@@ -7,7 +7,8 @@ import logging
 import os
 import threading
 import uuid
-from collections.abc import Callable, Sequence
+import weakref
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,6 +61,7 @@ class Store:
         # Embedded Chroma keeps its vector index in this process's memory: when another process
         # (`python -m ingest`) writes the same folder, the index must be reloaded from disk.
         self._embedded_path = embedded_path
+        self._listeners: list[weakref.WeakMethod[Callable[[], object]]] = []
         self._open()
         if embedded_path is not None:
             with _EMBEDDED_LOCK:
@@ -178,14 +180,57 @@ class Store:
 
     def all_chunks(self) -> list[Chunk]:
         """Every chunk of the current version of every document, in a stable order."""
-        result = self._all(include=["documents", "metadatas"])
+        return [chunk for chunk, _ in self._readable_chunks(include=["documents", "metadatas"])]
+
+    def all_chunks_with_embeddings(self) -> tuple[list[Chunk], np.ndarray]:
+        """all_chunks(), and their embeddings as the rows of one matrix in the same order."""
+        found = self._readable_chunks(include=["documents", "metadatas", "embeddings"])
+        vectors = np.asarray([e for _, e in found], dtype=np.float32)
+        return [chunk for chunk, _ in found], vectors
+
+    def readable_chunk_metadata(self) -> list[tuple[str, dict[str, Any]]]:
+        """The ids and metadata of all_chunks(), in the same order, without reading texts or embeddings."""
+        result = self._all(include=["metadatas"])
         current = {source: d.content_hash for source, d in self.documents().items()}
-        chunks = [
-            _to_chunk(i, d, m)
-            for i, d, m in zip(result["ids"], result["documents"], result["metadatas"], strict=True)
+        found = [
+            (m["source"], int(m["chunk_index"]), i, m)
+            for i, m in zip(result["ids"], result["metadatas"], strict=True)
             if m and current.get(m["source"]) == m["content_hash"]
         ]
-        return sorted(chunks, key=lambda c: (c.source, c.index))
+        return [(i, m) for _, _, i, m in sorted(found, key=lambda f: f[:2])]
+
+    def _readable_chunks(self, include: list[str]) -> list[tuple[Chunk, Any]]:
+        result = self._all(include=include)
+        current = {source: d.content_hash for source, d in self.documents().items()}
+        vectors = result.get("embeddings") or [None] * len(result["ids"])
+        chunks = [
+            (_to_chunk(i, d, m), e)
+            for i, d, m, e in zip(
+                result["ids"], result["documents"], result["metadatas"], vectors, strict=True
+            )
+            if m and current.get(m["source"]) == m["content_hash"]
+        ]
+        return sorted(chunks, key=lambda ce: (ce[0].source, ce[0].index))
+
+    def sentence_count(self) -> int:
+        """Sentences in the store, those of orphaned chunks included."""
+        return self._call(self.sentences.count)
+
+    def sentence_pages(
+        self, embeddings: bool = True
+    ) -> Iterator[tuple[list[tuple[str, Sentence]], np.ndarray | None]]:
+        """Every stored sentence (orphans included), a page at a time: (chunk id, sentence) pairs and,
+        when asked for, their embeddings as the rows of one matrix."""
+        include = ["documents", "metadatas", "embeddings"] if embeddings else ["documents", "metadatas"]
+        for offset in range(0, self.sentence_count(), _BATCH):  # larger pages cost Chroma more memory
+            r = self._call(
+                lambda offset=offset: self.sentences.get(include=include, limit=_BATCH, offset=offset)
+            )
+            pairs = [
+                (m["chunk_id"], Sentence(m["start"], m["end"], d))
+                for d, m in zip(r["documents"], r["metadatas"], strict=True)
+            ]
+            yield pairs, np.asarray(r["embeddings"], dtype=np.float32) if embeddings else None
 
     def chunk_counts(self) -> dict[tuple[str, str], int]:
         """How many chunks the store holds of each (source, content hash)."""
@@ -223,6 +268,16 @@ class Store:
             if m and d is not None
         }
 
+    def nearest_ids(self, embedding: np.ndarray, n: int) -> list[tuple[str, float]]:
+        """The ids of the n chunks nearest the embedding, with cosine similarity: nearest() without
+        reading the chunks, for a caller that holds them already."""
+        r = self._call(
+            lambda: self.chunks.query(
+                query_embeddings=[embedding.tolist()], n_results=n, include=["distances"]
+            )
+        )
+        return [(i, 1.0 - float(dist)) for i, dist in zip(r["ids"][0], r["distances"][0], strict=True)]
+
     def nearest(self, embedding: np.ndarray, n: int) -> list[tuple[Chunk, float]]:
         """The n chunks nearest the embedding, with cosine similarity."""
         total = self.count()
@@ -253,10 +308,14 @@ class Store:
                 include=["documents", "metadatas", "embeddings"],
             )
         )
-        return [
-            StoredSentence(m["chunk_id"], Sentence(m["start"], m["end"], d), np.asarray(e, dtype=np.float32))
-            for d, m, e in zip(r["documents"], r["metadatas"], r["embeddings"], strict=True)
-        ]
+        return _to_sentences(r)
+
+    def sentence_embeddings(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """Stored sentences' embeddings by sentence id (see sentence_id); missing ids are left out."""
+        if not ids:
+            return {}
+        r = self._call(lambda: self.sentences.get(ids=list(ids), include=["embeddings"]))
+        return {i: np.asarray(e, dtype=np.float32) for i, e in zip(r["ids"], r["embeddings"], strict=True)}
 
     # -- writing ---------------------------------------------------------
 
@@ -272,7 +331,7 @@ class Store:
             part = sentences[lo : lo + _BATCH]
             self._call(
                 lambda part=part, lo=lo: self.sentences.upsert(
-                    ids=[f"{cid}-s{s.start}" for cid, s in part],
+                    ids=[sentence_id(cid, s) for cid, s in part],
                     embeddings=sentence_embeddings[lo : lo + len(part)].tolist(),
                     documents=[s.text for _, s in part],
                     metadatas=[{"chunk_id": cid, "start": s.start, "end": s.end} for cid, s in part],
@@ -286,7 +345,7 @@ class Store:
                     ids=[c.id for c in part],
                     embeddings=embeddings[lo : lo + len(part)].tolist(),
                     documents=[c.text for c in part],
-                    metadatas=[_metadata(c) for c in part],
+                    metadatas=[chunk_metadata(c) for c in part],
                 )
             )
 
@@ -362,12 +421,30 @@ class Store:
         return len(doomed)
 
     def bump_generation(self) -> None:
-        """Tell readers that the chunks changed."""
+        """Tell readers that the chunks changed, including this process's listeners (on_change)."""
         generation = uuid.uuid4().hex
         meta = self._call(lambda: self.client.get_collection(self.name).metadata) or {}
         self._call(lambda: self.chunks.modify(metadata={**meta, "generation": generation}))
         if self._embedded_path is not None:  # this process's own write: nothing to reload
             _EMBEDDED_SEEN[self._embedded_path] = generation
+        for ref in list(self._listeners):
+            listener = ref()
+            if listener is None:
+                self._listeners.remove(ref)
+                continue
+            try:
+                listener()
+            except Exception:  # a reader's trouble must not fail the writer's ingestion
+                log.exception("a listener of store changes failed")
+
+    @property
+    def listened(self) -> bool:
+        """Whether a reader in this process follows this Store's changes (see on_change)."""
+        return any(ref() is not None for ref in self._listeners)
+
+    def on_change(self, listener: Callable[[], object]) -> None:
+        """Call listener (a bound method, held weakly) after each bump_generation of this Store."""
+        self._listeners.append(weakref.WeakMethod(listener))  # type: ignore[arg-type]
 
     # -- rebuilding with another model -------------------------------------
 
@@ -395,16 +472,16 @@ class Store:
     # -- helpers ---------------------------------------------------------
 
     def _all(self, include: list[str]) -> dict[str, list[Any]]:
-        out: dict[str, list[Any]] = {"ids": [], "documents": [], "metadatas": []}
+        out: dict[str, list[Any]] = {"ids": [], "documents": [], "metadatas": [], "embeddings": []}
         total = self.count()
         for offset in range(0, total, _BATCH):
             r = self._call(
                 lambda offset=offset: self.chunks.get(include=include, limit=_BATCH, offset=offset)
             )
             out["ids"] += r["ids"]
-            for key in ("documents", "metadatas"):
+            for key in ("documents", "metadatas", "embeddings"):
                 if key in include:
-                    out[key] += r[key]
+                    out[key].extend(r[key])
         return out
 
     def _call(self, fn: Callable[[], Any]) -> Any:
@@ -468,6 +545,18 @@ def open_store(settings: Settings) -> Store:
     )
 
 
+def sentence_id(chunk_id: str, sentence: Sentence) -> str:
+    """The id a chunk's sentence is stored under; stable, as the chunk id is."""
+    return f"{chunk_id}-s{sentence.start}"
+
+
+def _to_sentences(r: dict[str, Any]) -> list[StoredSentence]:
+    return [
+        StoredSentence(m["chunk_id"], Sentence(m["start"], m["end"], d), np.asarray(e, dtype=np.float32))
+        for d, m, e in zip(r["documents"], r["metadatas"], r["embeddings"], strict=True)
+    ]
+
+
 def _record_metadata(r: DocumentRecord) -> dict[str, Any]:
     meta = r.model_dump(exclude={"source"})
     if meta["previous_hash"] is None:  # Chroma metadata cannot hold None
@@ -475,7 +564,8 @@ def _record_metadata(r: DocumentRecord) -> dict[str, Any]:
     return meta
 
 
-def _metadata(c: Chunk) -> dict[str, Any]:
+def chunk_metadata(c: Chunk) -> dict[str, Any]:
+    """What the store keeps of a chunk beside its text and embedding."""
     meta: dict[str, Any] = {
         "source": c.source,
         "title": c.title,

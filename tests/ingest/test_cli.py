@@ -13,6 +13,7 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 from rag.assistant import build_assistant
 from rag.corpus import run_ingestion
 from rag.ingestion import IngestionLock
+from rag.lexical import LexicalIndex
 from rag.settings import Settings
 from rag.store import open_store
 from tests.conftest import ROOT, make_settings, process_env
@@ -225,3 +226,14 @@ def test_a_killed_rebuild_with_another_model_leaves_the_old_store_whole_and_the_
     store = open_store(settings)
     record = store.model_record()
     assert record is not None and record.dimension == 128 and len(store.documents()) == REBUILD_DOCS
+
+
+def test_ingest_leaves_the_bm25_index_of_the_new_store_version_on_disk(tmp_path: Path) -> None:
+    corpus = tmp_path / "docs"
+    corpus.mkdir()
+    (corpus / "a.md").write_text("# Alpha\n\nAlpha is the first letter of the Greek alphabet.")
+    assert run_ingest(tmp_path, str(corpus)).returncode == 0
+    store = open_store(make_settings(tmp_path / "data"))
+    # The API process then loads this index instead of building it while a question waits.
+    index = LexicalIndex.load(tmp_path / "data" / "bm25" / store.name / store.generation())
+    assert index.search("Greek alphabet", 1)[0][0] == store.all_chunks()[0].id

@@ -75,13 +75,13 @@ def test_a_reader_caught_mid_switch_keeps_the_version_it_found(assistant: Assist
     found_before_the_switch = {old.id: (old, 0.9)}
     write(corpus, "volcano.txt", "Volcanoes\n\nMount Etna erupted again in 2021, on Sicily's east coast.")
     ingest_into(assistant, corpus)  # publishes the new version and deletes the old chunks
-    kept = one_version_per_document(found_before_the_switch, assistant.store)
+    kept = one_version_per_document(found_before_the_switch, assistant.store.readable_versions)
     assert list(kept) == [old.id]
     [new] = assistant.store.all_chunks()
     both = {old.id: (old, 0.9), new.id: (new, 0.8)}
-    assert list(one_version_per_document(both, assistant.store)) == [new.id]
+    assert list(one_version_per_document(both, assistant.store.readable_versions)) == [new.id]
     draft = Chunk("draft", "volcano.txt", "Volcanoes", "d" * 64, 0, 0, 5, "draft")
-    assert one_version_per_document({"draft": (draft, 0.99)}, assistant.store) == {}
+    assert one_version_per_document({"draft": (draft, 0.99)}, assistant.store.readable_versions) == {}
 
 
 BRIDGE = {
@@ -125,7 +125,7 @@ def test_a_damaged_bm25_cache_is_rebuilt_from_the_store_and_logged(
     [folder] = (assistant.settings.data_dir / "bm25" / assistant.store.name).iterdir()
     damage(folder)
     restarted = build_assistant(assistant.settings, assistant.embedder)
-    with caplog.at_level(logging.WARNING, logger="rag.retrieval"):
+    with caplog.at_level(logging.WARNING, logger="rag.lexical"):
         passages = restarted.search("Which volcano is on Sicily?", top_k=1)
     assert passages[0].chunk.source == "volcano.txt"
     assert "rebuilding it from the store" in caplog.text
@@ -198,3 +198,21 @@ def test_titles_named_in_a_text_are_found_as_whole_words_longest_first_in_order(
         "new-york-city.txt",
     ]
     assert index.named_in("newyork, yorkish", exclude=set()) == []
+
+
+def test_titles_are_found_as_whole_words_longest_first_in_order_of_mention() -> None:
+    titles = TitleIndex.build(
+        {
+            "foo.txt": "Foo Lake",
+            "foo-bar.txt": "Foo Lake Bridge",
+            "dot.txt": "Alder St.",
+            "mara.txt": "Mara Quillon (director)",
+            "lower.txt": "lowercase title",
+        }
+    )
+    text = (
+        "Mara Quillon crossed Foo Lake Bridge, then Foo Lakes, then Foo Lake. Alder St.Mary; lowercase title."
+    )
+    assert titles.named_in(text, exclude=set()) == ["mara.txt", "foo-bar.txt", "foo.txt", "dot.txt"]
+    assert titles.named_in(text, exclude={"mara.txt"}) == ["foo-bar.txt", "foo.txt", "dot.txt"]
+    assert titles.named_in("XFoo Lake and Foo Lake_x", exclude=set()) == []
