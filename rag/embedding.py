@@ -86,6 +86,9 @@ class SentenceEmbedder(BaseEmbedding):
             truncation=True,
             max_length=self.max_length,
             return_tensors="pt",
+            # A few shapes, not one per batch: oneDNN keeps kernels for every shape it sees, and
+            # ingestion's memory grew by a couple of MB a batch, without end.
+            pad_to_multiple_of=16,
         )
         precision: AbstractContextManager[object] = (
             torch.autocast("cpu", dtype=torch.bfloat16) if bfloat16 else nullcontext()
