@@ -71,6 +71,21 @@ def test_dry_run_lists_the_plan_and_exit_status_tells_of_failed_files(tmp_path: 
 DOCS = 100
 
 
+def kill_after_first_batch(process: subprocess.Popen[bytes], documents: int) -> None:
+    """SIGKILL an ingestion as soon as its progress bar shows a first batch of documents done."""
+    assert process.stderr is not None
+    progress = b""
+    deadline = time.monotonic() + 240
+    while not re.search(rb"\| *[1-9][0-9]*/%d" % documents, progress) and time.monotonic() < deadline:
+        read = os.read(process.stderr.fileno(), 4096)
+        if not read:
+            break
+        progress += read
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert process.returncode == -signal.SIGKILL
+
+
 def test_killed_ingestion_leaves_a_consistent_store_and_the_next_run_finishes(tmp_path: Path) -> None:
     corpus = tmp_path / "docs"
     corpus.mkdir()
@@ -81,17 +96,7 @@ def test_killed_ingestion_leaves_a_consistent_store_and_the_next_run_finishes(tm
     process = subprocess.Popen(
         [sys.executable, "-m", "ingest", str(corpus)], cwd=ROOT, env=env, stderr=subprocess.PIPE
     )
-    progress = b""
-    deadline = time.monotonic() + 240
-    # Kill as soon as the first batch of documents is published and before the run ends.
-    while not re.search(rb"\| *[1-9][0-9]*/%d" % DOCS, progress) and time.monotonic() < deadline:
-        read = os.read(process.stderr.fileno(), 4096)
-        if not read:
-            break
-        progress += read
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    assert process.returncode == -signal.SIGKILL
+    kill_after_first_batch(process, DOCS)
 
     store = open_store(make_settings(tmp_path / "data", chroma_host=None))
     documents = store.documents()
@@ -201,17 +206,7 @@ def test_a_killed_rebuild_with_another_model_leaves_the_old_store_whole_and_the_
     chunks_before = store.count()
 
     process = ingest_process(settings, corpus, "--full", EMBED_MODEL=str(other_model))
-    assert process.stderr is not None
-    progress = b""
-    deadline = time.monotonic() + 240
-    while not re.search(rb"\| *[1-9][0-9]*/%d" % REBUILD_DOCS, progress) and time.monotonic() < deadline:
-        read = os.read(process.stderr.fileno(), 4096)
-        if not read:
-            break
-        progress += read
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    assert process.returncode == -signal.SIGKILL
+    kill_after_first_batch(process, REBUILD_DOCS)
 
     store = open_store(settings)
     record = store.model_record()
