@@ -7,6 +7,7 @@ import logging
 import math
 import re
 import shutil
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from rag.models import Chunk
 
 log = logging.getLogger("rag.lexical")
 _WORD = re.compile(r"(?u)\b\w\w*\b")
+ABANDONED_SAVE_S = 3600  # a save unfinished after an hour was left by a process that died
 
 
 @lru_cache(maxsize=1)
@@ -116,7 +118,15 @@ def cached_index(folder: Path, generation: str, chunks: Callable[[], list[Chunk]
     folder.mkdir(parents=True, exist_ok=True)
     index.save(path)
     for stale in folder.iterdir():
-        # Hidden folders are other processes' (or threads') saves still being written.
-        if stale.name != generation and not stale.name.startswith("."):
+        if stale.name != generation and not _being_written(stale):
             shutil.rmtree(stale, ignore_errors=True)
     return index
+
+
+def _being_written(path: Path) -> bool:
+    """Hidden folders are other processes' (or threads') saves still being written, unless old
+    enough that their writer must have died."""
+    try:
+        return path.name.startswith(".") and time.time() - path.stat().st_mtime < ABANDONED_SAVE_S
+    except FileNotFoundError:  # its writer just renamed or removed it
+        return True

@@ -64,6 +64,11 @@ def test_bm25_index_is_saved_per_store_version_and_reloaded(assistant: Assistant
     write(tmp_path / "docs", "bread.txt", FACTS["bread.txt"])
     ingest_into(assistant, tmp_path / "docs")
     assert fresh.retriever.lexical_index().size == 2
+    # Both processes build the new version; wait for the slower one, whose save may lose the race.
+    for retriever in (assistant.retriever, fresh.retriever):
+        deadline = time.monotonic() + 60
+        while retriever.built_generation != assistant.store.generation() and time.monotonic() < deadline:
+            time.sleep(0.05)
     assert [p.name for p in folder.iterdir()] == [assistant.store.generation()]
 
 

@@ -1,0 +1,35 @@
+import os
+import time
+from pathlib import Path
+
+from rag.lexical import ABANDONED_SAVE_S, cached_index
+from rag.models import Chunk
+
+
+def chunks() -> list[Chunk]:
+    text = "Mount Etna is an active volcano."
+    return [
+        Chunk(
+            id="a#0",
+            source="a.txt",
+            title="Etna",
+            content_hash="h",
+            index=0,
+            start_char=0,
+            end_char=len(text),
+            text=text,
+        )
+    ]
+
+
+def test_a_save_left_by_a_dead_process_is_removed_and_one_being_written_is_kept(tmp_path: Path) -> None:
+    abandoned, writing, old_version = tmp_path / ".v1.dead", tmp_path / ".v2.live", tmp_path / "v0"
+    for folder in (abandoned, writing, old_version):
+        folder.mkdir()
+    long_ago = time.time() - ABANDONED_SAVE_S - 60
+    os.utime(abandoned, (long_ago, long_ago))
+
+    index = cached_index(tmp_path, "v2", chunks)
+
+    assert index.search("volcano", 1)[0][0] == "a#0"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".v2.live", "v2"]
