@@ -21,6 +21,9 @@ from rag.settings import DEFAULT_EMBED_MODEL
 # OpenMP threads that wait for work sleep rather than spin: on a busy 2-core machine spinning threads
 # burn the CPU the other thread needs (ingestion took 1.6× the CPU time). Read when torch loads.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# oneDNN keeps compiled kernels for the last 1,024 input shapes; a few dozen cover our padded batches,
+# and the rest held 50 MB of ingestion's memory.
+os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "32")
 
 try:
     _LIBC: ctypes.CDLL | None = ctypes.CDLL("libc.so.6") if sys.platform == "linux" else None
@@ -41,6 +44,7 @@ class SentenceEmbedder(BaseEmbedding):
     model_name: str
     bfloat16: bool = False
     max_length: int = 512
+    max_batch_tokens: int = 2048
     pooling: Literal["mean", "cls"] = "mean"
     query_prompt: str = ""
     document_prompt: str = ""
@@ -119,7 +123,28 @@ class SentenceEmbedder(BaseEmbedding):
         return self._get_text_embeddings([text])[0]
 
     def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
-        return self._embed(texts, self.document_prompt, self.bfloat16)
+        vectors: list[list[float]] = []
+        for batch in self._token_bounded(texts):
+            vectors.extend(self._embed(batch, self.document_prompt, self.bfloat16))
+        return vectors
+
+    def _token_bounded(self, texts: list[str]) -> list[list[str]]:
+        """Split texts (longest first) into batches of about max_batch_tokens padded tokens, sized in
+        powers of two so that few shapes occur: a batch's activations grow with its size times its
+        longest text, and 32 full-length chunks at once took 250 MB more than the rest of ingestion."""
+        lengths = [
+            len(ids)
+            for ids in self._tokenizer(texts, truncation=True, max_length=self.max_length)["input_ids"]
+        ]
+        batches: list[list[str]] = []
+        start = 0
+        while start < len(texts):
+            padded = -(-lengths[start] // 16) * 16
+            fits = max(1, self.max_batch_tokens // padded)
+            size = min(1 << (fits.bit_length() - 1), len(texts) - start)  # a power of two
+            batches.append(texts[start : start + size])
+            start += size
+        return batches
 
 
 def _head_module(folder: Path, kind: str) -> Any:

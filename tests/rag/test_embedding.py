@@ -23,6 +23,19 @@ def test_texts_embedded_together_are_each_embedded_as_alone(embedder: BaseEmbedd
     assert np.allclose(np.linalg.norm(together, axis=1), 1.0, atol=1e-5)
 
 
+def test_long_texts_are_embedded_a_few_at_a_time_within_the_token_budget(embedder: BaseEmbedding) -> None:
+    assert isinstance(embedder, SentenceEmbedder)
+    long = [f"{i}: " + TEXTS[0] * 8 for i in range(20)]  # each cut at 256 tokens
+    texts = long + TEXTS * 10
+    batches = embedder._token_bounded(texts)
+    assert [t for b in batches for t in b] == texts
+    assert {len(b) for b in batches[:3]} == {embedder.max_batch_tokens // 256}
+    assert len(batches) < len(texts) // 4  # short texts still share big batches
+    vectors = embed_texts(embedder, texts)
+    alone = embed_texts(embedder, [texts[0]])[0]
+    assert float(vectors[0] @ alone) > 0.999
+
+
 def test_bfloat16_passages_are_the_float32_vectors_to_four_decimals() -> None:
     exact = embed_texts(load_embedder(precision="float32"), TEXTS)
     fast = embed_texts(load_embedder(precision="bfloat16"), TEXTS)
