@@ -135,6 +135,11 @@ class Retriever:
                 self._builder.start()
         return generation
 
+    def indexes_ready(self) -> bool:
+        """Whether the BM25 index and in-memory copy of the store's current version are built (until
+        then questions are answered from the previous ones, or from the store itself)."""
+        return self.refresh() == self._cache.generation
+
     @property
     def built_generation(self) -> str | None:
         """The store generation that the newest BM25 index and in-memory copy were built from."""

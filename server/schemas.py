@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field
 
 from rag.ingestion import IngestReport
@@ -35,6 +37,10 @@ class Health(BaseModel):
     status: str = Field(description='"ok" when the store answers.')
     chunks: int = Field(description="Chunks in the store.")
     collection: str = Field(description="The Chroma collection served.")
+    indexes: Literal["ready", "building"] = Field(
+        description='"building" for the seconds after the store changed, while its BM25 index and '
+        "in-memory copy are built in the background; questions are answered meanwhile, more slowly."
+    )
 
 
 class IngestRequest(BaseModel):

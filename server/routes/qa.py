@@ -129,4 +129,7 @@ async def ready(assistant: AssistantDep) -> dict[str, object]:
 @router.get("/health", response_model=Health, summary="Whether the store answers, and its size")
 async def health(assistant: AssistantDep) -> Health:
     chunks = await run_in_threadpool(assistant.store.count)
-    return Health(status="ok", chunks=chunks, collection=assistant.store.name)
+    built = await run_in_threadpool(assistant.retriever.indexes_ready)
+    return Health(
+        status="ok", chunks=chunks, collection=assistant.store.name, indexes="ready" if built else "building"
+    )

@@ -1,4 +1,5 @@
 import re
+import time
 
 from fastapi.testclient import TestClient
 
@@ -85,6 +86,13 @@ def test_health_reports_the_store_size(api: TestClient, corpus_assistant) -> Non
     body = api.get("/health").json()
     assert body["status"] == "ok"
     assert body["chunks"] == corpus_assistant.store.count() > 0
+
+
+def test_health_says_when_the_search_indexes_of_the_current_store_are_built(api: TestClient) -> None:
+    deadline = time.monotonic() + 60
+    while (indexes := api.get("/health").json()["indexes"]) == "building" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert indexes == "ready"
 
 
 def test_openapi_describes_every_answer_field(api: TestClient) -> None:
