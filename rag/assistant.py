@@ -13,7 +13,7 @@ from rag.abstention import abstains
 from rag.answering import Answerer, AnswerEvent, CitationsEvent, ExtractiveAnswerer, TokenEvent, abstain
 from rag.condense import already_said, standalone_question
 from rag.embedding import load_embedder
-from rag.errors import InvalidQuestion
+from rag.errors import InvalidQuestion, StoreUnavailable
 from rag.generative import GenerativeAnswerer
 from rag.llm import build_llm, with_sampling
 from rag.model_record import describe
@@ -182,3 +182,13 @@ def build_assistant(
         GenerativeAnswerer(llm, fallback=extractive, deadline=settings.llm_timeout) if llm else extractive
     )
     return Assistant(settings, store, embedder, retriever, answerer, llm)
+
+
+def refuse_another_models_store(settings: Settings) -> None:
+    """EmbeddingModelMismatch before serving when the store holds another model's vectors. The model
+    stays loaded for the assistant built next (one process); a store that is down is reported later."""
+    embedder = load_embedder(settings.embed_model)
+    try:
+        open_store(settings).check_model(describe(embedder, settings.embed_model))
+    except StoreUnavailable:
+        return

@@ -7,11 +7,9 @@ from typing import Any
 
 import uvicorn
 
-from rag.embedding import load_embedder
-from rag.errors import ConfigurationError, EmbeddingModelError, EmbeddingModelMismatch, StoreUnavailable
-from rag.model_record import describe
+from rag.assistant import refuse_another_models_store
+from rag.errors import ConfigurationError, EmbeddingModelError, EmbeddingModelMismatch
 from rag.settings import Settings, get_settings
-from rag.store import open_store
 from server.app import create_app
 from server.observability import configure_logging
 from server.protocol import HeaderDeadlineProtocol
@@ -32,16 +30,6 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "timeout_graceful_shutdown": round(settings.shutdown_grace_seconds) + SHUTDOWN_MARGIN_SECONDS,
         "log_config": None,
     }
-
-
-def refuse_another_models_store(settings: Settings) -> None:
-    """EmbeddingModelMismatch before serving when the store holds another model's vectors. The model
-    stays loaded for the app (one process); a store that is down is the app's to report."""
-    embedder = load_embedder(settings.embed_model)
-    try:
-        open_store(settings).check_model(describe(embedder, settings.embed_model))
-    except StoreUnavailable:
-        return
 
 
 def main(argv: list[str] | None = None) -> None:

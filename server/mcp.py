@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Annotated
@@ -20,8 +21,8 @@ from mcp.server.transport_security import TransportSecuritySettings
 from pydantic import Field
 from starlette.routing import Route
 
-from rag.assistant import Assistant, build_assistant
-from rag.errors import RagError
+from rag.assistant import Assistant, build_assistant, refuse_another_models_store
+from rag.errors import ConfigurationError, EmbeddingModelError, EmbeddingModelMismatch, RagError
 from rag.models import Answer, SearchHit
 from rag.settings import MAX_SEARCH_TOP_K, get_settings
 from server.observability import configure_logging
@@ -125,7 +126,14 @@ def mount(app: FastAPI, path: str = "/mcp") -> MCPServer:
 def main() -> None:
     """Serve MCP over stdio for a desktop agent; logs go to stderr, stdout is the protocol's."""
     configure_logging()
-    assistant = build_assistant(get_settings())
+    try:
+        settings = get_settings()
+        refuse_another_models_store(settings)
+    except (ConfigurationError, EmbeddingModelError, EmbeddingModelMismatch) as exc:
+        # stdout carries the protocol: the agent's log shows stderr and the exit status.
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    assistant = build_assistant(settings)
     build_mcp_server(lambda: assistant).run("stdio")
 
 

@@ -33,8 +33,9 @@ def test_a_bad_collection_name_stops_the_api_at_start_with_a_clear_message(tmp_p
     assert "Traceback" not in result.stderr
 
 
-def test_the_api_refuses_to_start_on_a_store_of_another_model_and_says_how_to_fix_it(
-    settings: Settings, embedder: BaseEmbedding, tmp_path: Path
+@pytest.mark.parametrize("command", [["server", "--port", "0"], ["server.mcp"]], ids=["api", "mcp-stdio"])
+def test_the_api_and_mcp_refuse_to_start_on_a_store_of_another_model_and_say_how_to_fix_it(
+    settings: Settings, embedder: BaseEmbedding, tmp_path: Path, command: list[str]
 ) -> None:
     store = open_store(settings)
     (tmp_path / "corpus").mkdir()
@@ -43,7 +44,7 @@ def test_the_api_refuses_to_start_on_a_store_of_another_model_and_says_how_to_fi
     probe = np.random.default_rng(3).normal(size=768)
     store.record_model(ModelRecord("intfloat/e5-base-v2", 768, tuple(probe / np.linalg.norm(probe))))
     result = subprocess.run(
-        [sys.executable, "-m", "server", "--port", str(free_port())],
+        [sys.executable, "-m", *command],
         cwd=ROOT,
         env=process_env(settings),
         capture_output=True,
