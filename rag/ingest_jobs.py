@@ -47,6 +47,11 @@ class IngestJob(BaseModel):
     chunks_per_second: float = Field(0.0, description="Chunks written per second so far.")
     documents_per_second: float = Field(0.0, description="Documents written per second (unchanged excluded).")
     eta_seconds: float | None = Field(None, description="Seconds left at the pace so far; null until known.")
+    current_document: str | None = Field(
+        None, description="The paged document (PDF) being read and embedded, while one is."
+    )
+    pages_done: int = Field(0, description="Pages of current_document read so far.")
+    pages_total: int | None = Field(None, description="Pages of current_document; null without one.")
     report: IngestReport | None = Field(None, description="What the run did, once done.")
     error: str | None = Field(None, description="Why the run failed, when it did.")
 
@@ -61,6 +66,9 @@ class IngestJob(BaseModel):
                 "chunks_per_second": round(event.chunks_per_second, 3),
                 "documents_per_second": round(event.documents_per_second, 3),
                 "eta_seconds": None if event.eta_seconds is None else round(event.eta_seconds, 1),
+                "current_document": event.document,
+                "pages_done": event.pages_done,
+                "pages_total": event.pages_total,
             }
         )
 
