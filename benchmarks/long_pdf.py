@@ -19,7 +19,24 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-WORDS = "river mountain city market harbour bridge library council museum festival railway garden".split()
+WORDS = (
+    "river",
+    "mountain",
+    "city",
+    "market",
+    "harbour",
+    "bridge",
+    "library",
+    "council",
+    "museum",
+    "festival",
+    "railway",
+    "garden",
+    "winter",
+    "summer",
+    "trade",
+    "school",
+)
 
 
 def make_pdf(pages: int, path: Path) -> None:
