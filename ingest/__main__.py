@@ -48,7 +48,10 @@ class ProgressBar:
         postfix = f"{event.chunks_done:,} chunks, {event.chunks_per_second:.1f} chunks/s"
         if event.document is not None and event.pages_total:
             # One long document moves the bar by pages; tqdm's time left counts whole documents only.
-            postfix += f", {event.document} page {event.pages_done:,}/{event.pages_total:,}"
+            postfix += (
+                f", {event.document} page {event.pages_done:,}/{event.pages_total:,} read, "
+                f"{event.pages_embedded:,} embedded"
+            )
             if event.eta_seconds is not None:
                 postfix += f", about {event.eta_seconds:,.0f} s left"
         self.bar.set_postfix_str(postfix, refresh=False)

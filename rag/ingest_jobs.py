@@ -52,6 +52,9 @@ class IngestJob(BaseModel):
     )
     pages_done: int = Field(0, description="Pages of current_document read so far.")
     pages_total: int | None = Field(None, description="Pages of current_document; null without one.")
+    pages_embedded: int = Field(
+        0, description="Pages of current_document whose chunks are all embedded and stored."
+    )
     report: IngestReport | None = Field(None, description="What the run did, once done.")
     error: str | None = Field(None, description="Why the run failed, when it did.")
 
@@ -69,6 +72,7 @@ class IngestJob(BaseModel):
                 "current_document": event.document,
                 "pages_done": event.pages_done,
                 "pages_total": event.pages_total,
+                "pages_embedded": event.pages_embedded,
             }
         )
 

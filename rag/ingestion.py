@@ -76,11 +76,13 @@ class IngestProgress:
     document: str | None = None  # the paged document being read, while one is
     pages_done: int = 0  # of that document: pages read
     pages_total: int | None = None
+    # Pages whose chunks are all embedded and stored: reading runs ahead of embedding by up to a slice.
+    pages_embedded: int = 0
 
     @property
     def document_share(self) -> float:
-        """How much of the document under way is done, 0..1 (0 for formats without pages)."""
-        return min(1.0, self.pages_done / self.pages_total) if self.pages_total else 0.0
+        """How much of the document under way is embedded, 0..1 (0 for formats without pages)."""
+        return min(1.0, self.pages_embedded / self.pages_total) if self.pages_total else 0.0
 
     @property
     def chunks_per_second(self) -> float:
@@ -185,7 +187,7 @@ def ingest(
     def progress() -> None:
         if on_progress:
             elapsed = time.perf_counter() - started
-            at = position.of_document()
+            at = position.of_document(writer.last_written)
             on_progress(IngestProgress(position.done, total, writer.written, elapsed, skipped, *at))
 
     writer = ChunkWriter(store, embedder, on_write=progress)
@@ -244,10 +246,15 @@ class _Position:
     def finished(self) -> None:
         self.document, self.pages_done = None, 0
 
-    def of_document(self) -> tuple[str | None, int, int | None]:
+    def of_document(self, written: Chunk | None) -> tuple[str | None, int, int | None, int]:
+        """The document under way, its pages read and total, and its pages embedded (those before
+        the page on which the last chunk written ends)."""
         if self.document is None:
-            return None, 0, None
-        return self.document.source, self.pages_done, self.document.page_count
+            return None, 0, None, 0
+        embedded = 0
+        if written is not None and written.source == self.document.source and written.page is not None:
+            embedded = written.page + len(written.page_starts) - 1
+        return self.document.source, self.pages_done, self.document.page_count, embedded
 
 
 class ChunkWriter:
@@ -267,6 +274,7 @@ class ChunkWriter:
         self.on_write = on_write
         self.pending: list[Chunk] = []
         self.written = 0
+        self.last_written: Chunk | None = None
 
     def add(self, chunk: Chunk) -> None:
         self.pending.append(chunk)
@@ -282,6 +290,7 @@ class ChunkWriter:
             self._model = self._loader()
         stage_chunks(self.pending, self.store, self._model)
         self.written += len(self.pending)
+        self.last_written = self.pending[-1]
         self.pending = []
         if self.on_write:
             self.on_write()

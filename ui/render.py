@@ -251,8 +251,8 @@ def job_progress(job: dict[str, Any]) -> tuple[float, str]:
     share = 0.0
     if job.get("current_document") and pages:
         # A long PDF moves the bar page by page, not only once it is done.
-        share = min(1.0, job["pages_done"] / pages)
-        words += f" · {job['current_document']}: page {job['pages_done']:,} of {pages:,}"
+        share = min(1.0, job.get("pages_embedded", 0) / pages)
+        words += f" · {job['current_document']}: page {job['pages_done']:,} of {pages:,} read"
     return (min(1.0, (done + share) / total) if total else 1.0), words
 
 

@@ -113,10 +113,10 @@ def test_a_running_job_in_words() -> None:
 
 def test_a_long_pdf_moves_the_job_bar_page_by_page() -> None:
     job = {"documents_total": 2, "documents_done": 0, "chunks_done": 512, "chunks_per_second": 6.0}
-    job |= {"eta_seconds": 600, "current_document": "long.pdf", "pages_done": 5000, "pages_total": 20000}
-    fraction, words = render.job_progress(job)
-    assert fraction == 0.125
-    assert words.endswith("about 10 min left · long.pdf: page 5,000 of 20,000")
+    job |= {"eta_seconds": 600, "current_document": "long.pdf", "pages_done": 6000, "pages_total": 20000}
+    fraction, words = render.job_progress(job | {"pages_embedded": 5000})
+    assert fraction == 0.125  # the pages embedded: reading runs ahead
+    assert words.endswith("about 10 min left · long.pdf: page 6,000 of 20,000 read")
 
 
 def test_refusals_never_show_an_http_status() -> None:
