@@ -19,7 +19,7 @@ from tqdm import tqdm
 from rag.corpus import run_ingestion
 from rag.embedding import load_embedder
 from rag.errors import IngestionBusy, RagError
-from rag.ingestion import IngestProgress
+from rag.ingest_progress import IngestProgress
 from rag.settings import get_settings
 from rag.store import open_store
 

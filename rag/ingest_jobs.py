@@ -22,7 +22,8 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from rag.errors import IngestionBusy, IngestJobNotFound
-from rag.ingestion import IngestionLock, IngestProgress, IngestReport, ProgressCallback
+from rag.ingest_progress import IngestProgress, ProgressCallback
+from rag.ingestion import IngestionLock, IngestReport
 
 log = logging.getLogger(__name__)
 JOBS_FOLDER = "ingest-jobs"

@@ -8,7 +8,7 @@ the last published versions intact, and the next run sweeps what it left behind.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +22,7 @@ from rag.chunking import as_stream, chunk_stream, split_sentences
 from rag.documents import file_hash, open_document, scan, source_name
 from rag.embedding import embed_texts
 from rag.errors import IngestionBusy, UnreadableDocument
+from rag.ingest_progress import IngestProgress, ProgressCallback, RunPosition
 from rag.models import Chunk, Document, DocumentRecord, DocumentStream
 from rag.readers import ReadLimits
 from rag.store import Store
@@ -30,7 +31,6 @@ from rag.store import Store
 # written a slice at a time as they are read.
 _BATCH_DOCUMENTS = 32
 _CHUNKS_PER_WRITE = 512
-_PAGES_PER_EVENT = 50  # a paged document's progress is reported this often as its pages are read
 
 
 class IngestReport(BaseModel):
@@ -60,52 +60,6 @@ class IngestReport(BaseModel):
             f"{len(self.unchanged)} unchanged, {len(self.removed)} removed, {len(self.failed)} failed, "
             f"{len(self.skipped)} skipped), {self.chunks_written} chunks {verb} in {self.seconds:.1f} s"
         )
-
-
-@dataclass(frozen=True)
-class IngestProgress:
-    """How far a run has come; reported once the plan is made (unchanged files count as done at once),
-    as a long document's pages are read and its chunks written, and after each batch of documents."""
-
-    documents_done: int
-    documents_total: int
-    chunks_done: int  # embedded and stored, the document under way's included
-    elapsed: float  # seconds since the run started
-    # Done before any embedding (unchanged files): left out of the rate, so the ETA is not flattered.
-    documents_skipped: int = 0
-    document: str | None = None  # the paged document being read, while one is
-    pages_done: int = 0  # of that document: pages read
-    pages_total: int | None = None
-    # Pages whose chunks are all embedded and stored: reading runs ahead of embedding by up to a slice.
-    pages_embedded: int = 0
-
-    @property
-    def document_share(self) -> float:
-        """How much of the document under way is embedded, 0..1 (0 for formats without pages)."""
-        return min(1.0, self.pages_embedded / self.pages_total) if self.pages_total else 0.0
-
-    @property
-    def chunks_per_second(self) -> float:
-        return self.chunks_done / self.elapsed if self.elapsed > 0 else 0.0
-
-    @property
-    def documents_per_second(self) -> float:
-        written = self.documents_done - self.documents_skipped
-        return written / self.elapsed if self.elapsed > 0 else 0.0
-
-    @property
-    def eta_seconds(self) -> float | None:
-        """Seconds left at the pace so far, a long document's pages counting as a share of it; None
-        until a document (or part of one) has been written."""
-        left = self.documents_total - self.documents_done - self.document_share
-        if left <= 0:
-            return 0.0
-        written = self.documents_done - self.documents_skipped + self.document_share
-        rate = written / self.elapsed if self.elapsed > 0 else 0.0
-        return left / rate if rate > 0 else None
-
-
-ProgressCallback = Callable[[IngestProgress], None]
 
 
 @dataclass
@@ -182,7 +136,7 @@ def ingest(
     orphans = store.orphans()  # left by an interrupted run or a replaced version; nobody can see them
     store.delete_chunks(orphans)
     store.sweep_sentences()  # of chunks deleted by earlier runs, now that no reader can still want them
-    position = _Position()
+    position = RunPosition()
 
     def progress() -> None:
         if on_progress:
@@ -220,41 +174,6 @@ def ingest(
         store.bump_generation()
     report.seconds = time.perf_counter() - started
     return report
-
-
-@dataclass
-class _Position:
-    """Where a run is: documents done, and the paged document being read with its pages read."""
-
-    done: int = 0
-    document: DocumentStream | None = None
-    pages_done: int = 0
-    _last_event: int = 0
-
-    def reading(self, document: DocumentStream, report: Callable[[], None]) -> Iterator[str]:
-        """The document's pages, reporting every _PAGES_PER_EVENT pages read."""
-        if document.paged:
-            self.document, self.pages_done, self._last_event = document, 0, 0
-        for page in document.pages:
-            if self.document is document:
-                self.pages_done += 1
-                if self.pages_done - self._last_event >= _PAGES_PER_EVENT:
-                    self._last_event = self.pages_done
-                    report()
-            yield page
-
-    def finished(self) -> None:
-        self.document, self.pages_done = None, 0
-
-    def of_document(self, written: Chunk | None) -> tuple[str | None, int, int | None, int]:
-        """The document under way, its pages read and total, and its pages embedded (those before
-        the page on which the last chunk written ends)."""
-        if self.document is None:
-            return None, 0, None, 0
-        embedded = 0
-        if written is not None and written.source == self.document.source and written.page is not None:
-            embedded = written.page + len(written.page_starts) - 1
-        return self.document.source, self.pages_done, self.document.page_count, embedded
 
 
 class ChunkWriter:

@@ -6,7 +6,8 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 from rag.assistant import Assistant, build_assistant
 from rag.corpus import run_ingestion
 from rag.errors import IngestionBusy
-from rag.ingestion import IngestionLock, IngestProgress, ingest, stage_documents
+from rag.ingest_progress import IngestProgress
+from rag.ingestion import IngestionLock, ingest, stage_documents
 from rag.models import Document
 from rag.readers import ReadLimits
 from rag.settings import Settings
