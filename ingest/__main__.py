@@ -1,6 +1,7 @@
 """`python -m ingest [PATH]`: bring the store in line with the documents under PATH (default: CORPUS_DIR).
 
-Progress (documents done of total, chunks, rate, time left) goes to stderr; --quiet keeps it and the
+Progress (documents done of total, chunks, rate, time left, and the pages read of a long PDF) goes
+to stderr; --quiet keeps it and the
 per-file notes quiet, leaving failed files on stderr and the one-line summary on stdout.
 
 Exit status: 0 all went well, 1 some files failed (see the report), 2 bad path, 3 another
@@ -18,7 +19,7 @@ from tqdm import tqdm
 from rag.corpus import run_ingestion
 from rag.embedding import load_embedder
 from rag.errors import IngestionBusy, RagError
-from rag.ingestion import IngestProgress
+from rag.ingest_progress import IngestProgress
 from rag.settings import get_settings
 from rag.store import open_store
 
@@ -44,10 +45,20 @@ class ProgressBar:
                 file=sys.stderr,
                 dynamic_ncols=True,
             )
-        self.bar.set_postfix_str(
-            f"{event.chunks_done:,} chunks, {event.chunks_per_second:.1f} chunks/s", refresh=False
-        )
-        self.bar.update(event.documents_done - self.bar.n)
+        postfix = f"{event.chunks_done:,} chunks, {event.chunks_per_second:.1f} chunks/s"
+        if event.document is not None and event.pages_total:
+            # One long document moves the bar by pages; tqdm's time left counts whole documents only.
+            postfix += (
+                f", {event.document} page {event.pages_done:,}/{event.pages_total:,} read, "
+                f"{event.pages_embedded:,} embedded"
+            )
+            if event.eta_seconds is not None:
+                postfix += f", about {event.eta_seconds:,.0f} s left"
+        self.bar.set_postfix_str(postfix, refresh=False)
+        if event.documents_done != self.bar.n:
+            self.bar.update(event.documents_done - self.bar.n)
+        else:
+            self.bar.refresh()
 
     def close(self) -> None:
         if self.bar is not None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import re
 import sys
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -30,46 +32,112 @@ from llama_index.core import Document as LlamaDocument  # noqa: E402
 from llama_index.core.node_parser import SentenceSplitter  # noqa: E402
 from llama_index.core.utils import get_tokenizer, globals_helper  # noqa: E402
 
-from rag.models import HEADING, Chunk, Document  # noqa: E402
+from rag.models import HEADING, PAGE_SEPARATOR, Chunk, Document, DocumentStream  # noqa: E402
+
+# Text chunked at a time: a long document is split a window at a time, so its whole text is never held.
+WINDOW_CHARS = 100_000
 
 
 def chunk_document(document: Document, chunk_size: int, chunk_overlap: int) -> list[Chunk]:
     """Split a document into chunks whose offsets point back into its text."""
+    return list(chunk_stream(as_stream(document), chunk_size, chunk_overlap))
+
+
+def as_stream(document: Document) -> DocumentStream:
+    """A document read whole, as the pages it was read from."""
+    text, starts = document.text, document.page_starts
+    ends = [s - len(PAGE_SEPARATOR) for s in starts[1:]] + [len(text)]
+    pages = [text[s:e] for s, e in zip(starts, ends, strict=True)] if starts else [text]
+    return DocumentStream(document.source, document.title, document.content_hash, pages, paged=bool(starts))
+
+
+def chunk_stream(document: DocumentStream, chunk_size: int, chunk_overlap: int) -> Iterator[Chunk]:
+    """Chunks of a document as its pages are read, a window of text at a time; offsets and pages are
+    the document's. The last chunk of a window may be cut short by the window's end, so it is chunked
+    again with the text that follows."""
     splitter = SentenceSplitter(
         chunk_size=chunk_size,
         chunk_overlap=min(chunk_overlap, chunk_size // 2),
         tokenizer=get_tokenizer(),
         paragraph_separator="\n\n",
     )
-    nodes = splitter.get_nodes_from_documents([LlamaDocument(text=document.text)])
-    chunks: list[Chunk] = []
+    window = _Window(document)
+    for number, page in enumerate(document.pages):
+        window.add(page, first=number == 0)
+        if window.size >= WINDOW_CHARS:
+            yield from window.chunks(splitter, final=False)
+    yield from window.chunks(splitter, final=True)
+
+
+class _Window:
+    """The document's text not yet chunked for good, with where it starts and the pages so far."""
+
+    def __init__(self, document: DocumentStream) -> None:
+        self.document = document
+        self.parts: list[str] = []
+        self.size = 0
+        self.start = 0  # offset of the window in the document's text
+        self.page_starts: list[int] = []  # offsets of every page so far
+        self.section: str | None = None  # the heading in force where the window starts
+        self.index = 0  # of the next chunk
+
+    def add(self, page: str, first: bool) -> None:
+        text = page if first else PAGE_SEPARATOR + page
+        if self.document.paged:
+            self.page_starts.append(self.start + self.size + len(text) - len(page))
+        self.parts.append(text)
+        self.size += len(text)
+
+    def chunks(self, splitter: SentenceSplitter, final: bool) -> Iterator[Chunk]:
+        text = "".join(self.parts)
+        spans = _spans(splitter, text)
+        if not final:
+            if len(spans) < 2:
+                return  # one chunk so far: wait for more text
+            keep = spans.pop()[0]
+        for start, piece in spans:
+            yield self._chunk(text, start, piece)
+        if final:
+            self.parts, self.size = [], 0
+            return
+        self.section = section_before(text, keep) or self.section
+        self.parts, self.size = [text[keep:]], len(text) - keep
+        self.start += keep
+
+    def _chunk(self, window: str, start: int, text: str) -> Chunk:
+        document, offset = self.document, self.start + start
+        end = offset + len(text)
+        first, last = bisect_right(self.page_starts, offset), bisect_left(self.page_starts, end)
+        chunk = Chunk(
+            id=chunk_id(document, self.index),
+            source=document.source,
+            title=document.title,
+            content_hash=document.content_hash,
+            index=self.index,
+            start_char=offset,
+            end_char=end,
+            text=text,
+            page=(first or 1) if document.paged else None,
+            page_starts=tuple(p - offset for p in self.page_starts[first:last]),
+            section=section_before(window, start) or self.section,
+        )
+        self.index += 1
+        return chunk
+
+
+def _spans(splitter: SentenceSplitter, text: str) -> list[tuple[int, str]]:
+    """The splitter's chunks of a text, with their offsets in it; blank ones left out."""
+    spans = []
     search_from = 0
-    for node in nodes:
-        text = node.get_content()
-        start = document.text.find(text, search_from)
+    for node in splitter.get_nodes_from_documents([LlamaDocument(text=text)]):
+        piece = node.get_content()
+        start = text.find(piece, search_from)
         if start < 0:  # the splitter normalised whitespace; fall back to its own offset
             start = node.start_char_idx or 0
-        end = start + len(text)
         search_from = start + 1
-        if not text.strip():
-            continue
-        index = len(chunks)
-        chunks.append(
-            Chunk(
-                id=chunk_id(document, index),
-                source=document.source,
-                title=document.title,
-                content_hash=document.content_hash,
-                index=index,
-                start_char=start,
-                end_char=end,
-                text=text,
-                page=document.page_at(start),
-                page_starts=tuple(p - start for p in document.page_starts if start < p < end),
-                section=section_before(document.text, start),
-            )
-        )
-    return chunks
+        if piece.strip():
+            spans.append((start, piece))
+    return spans
 
 
 def section_before(text: str, offset: int) -> str | None:
@@ -78,7 +146,7 @@ def section_before(text: str, offset: int) -> str | None:
     return headings[-1].strip() if headings else None
 
 
-def chunk_id(document: Document, index: int) -> str:
+def chunk_id(document: Document | DocumentStream, index: int) -> str:
     """Stable id: the same file content always yields the same ids, so re-ingestion never duplicates."""
     source_key = hashlib.sha1(document.source.encode()).hexdigest()[:12]
     return f"{source_key}-{document.content_hash[:12]}-{index:05d}"

@@ -11,7 +11,8 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 
 from rag.documents import SUPPORTED_SUFFIXES, file_name_problem, read_document
 from rag.errors import DocumentNotFound, EmbeddingModelMismatch, FileTooLarge, UnsupportedFile
-from rag.ingestion import IngestionLock, IngestReport, ProgressCallback, ingest, remove_document
+from rag.ingest_progress import ProgressCallback
+from rag.ingestion import IngestionLock, IngestReport, ingest, remove_document
 from rag.lexical import cached_index
 from rag.model_record import describe
 from rag.readers import ReadLimits

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 
 from rag.errors import CorpusNotFound, EmptyCorpus, FileTooLarge, UnreadableDocument
-from rag.models import Document
-from rag.readers import READERS, ReadBudget, ReadLimits
+from rag.models import Document, DocumentStream
+from rag.readers import PAGED_READERS, READERS, ReadBudget, ReadLimits, joined_pages
 from rag.titles import file_name_title, first_line_title
 
 SUPPORTED_SUFFIXES = frozenset(READERS)
@@ -73,29 +76,75 @@ def file_hash(raw: bytes) -> str:
 
 
 def read_document(path: Path, root: Path, max_bytes: int, limits: ReadLimits | None = None) -> Document:
-    """Read and parse one file within the limits; UnreadableDocument says why when it cannot be used."""
+    """Read and parse one whole file within the limits; UnreadableDocument says why when it cannot be used."""
+    opened = open_document(path, root, max_bytes, limits)
+    parsed = joined_pages(opened.pages)
+    return Document(
+        source=opened.source,
+        title=opened.title,
+        text=parsed.text,
+        content_hash=opened.content_hash,
+        page_starts=parsed.page_starts if opened.paged else (),
+        note=opened.note,
+    )
+
+
+def open_document(path: Path, root: Path, max_bytes: int, limits: ReadLimits | None = None) -> DocumentStream:
+    """Open one file within the limits, to be read page by page (PDFs) or whole (other formats);
+    UnreadableDocument says why when it cannot be used, now or as its pages are read."""
     size = path.stat().st_size
     if size > max_bytes:
         raise FileTooLarge(f"file is {size:,} bytes; the limit is {max_bytes:,} (MAX_FILE_BYTES)")
     raw = path.read_bytes()
     if not raw.strip():
         raise UnreadableDocument("empty file")
+    budget = ReadBudget(limits or ReadLimits())
+    suffix = path.suffix.lower()
+    with _reader_errors():
+        if suffix in PAGED_READERS:
+            paged = PAGED_READERS[suffix](raw, budget)
+            title, note, count, pages = paged.title, None, paged.page_count, paged.pages
+        else:
+            parsed = READERS[suffix](raw, budget)
+            title, note, count, pages = parsed.title, parsed.note, None, iter([parsed.text])
+    pages = _guarded(pages)
+    # The title may come from the first line of text, so pages are read up to the first with any.
+    leading = []
+    for page in pages:
+        leading.append(page)
+        if page.strip():
+            break
+    else:
+        raise UnreadableDocument("no text could be extracted")
+    return DocumentStream(
+        source=source_name(path, root),
+        title=title or extract_title(leading[-1], path),
+        content_hash=file_hash(raw),
+        pages=chain(leading, pages),
+        paged=count is not None,
+        page_count=count,
+        note=note,
+    )
+
+
+@contextmanager
+def _reader_errors() -> Iterator[None]:
     try:
-        parsed = READERS[path.suffix.lower()](raw, ReadBudget(limits or ReadLimits()))
+        yield
     except UnreadableDocument:
         raise
     except Exception as exc:  # a parser's own failure on one file must never stop a whole run
         raise UnreadableDocument(f"cannot read this file: {type(exc).__name__}: {exc}") from exc
-    if not parsed.text.strip():
-        raise UnreadableDocument("no text could be extracted")
-    return Document(
-        source=source_name(path, root),
-        title=parsed.title or extract_title(parsed.text, path),
-        text=parsed.text,
-        content_hash=file_hash(raw),
-        page_starts=parsed.page_starts,
-        note=parsed.note,
-    )
+
+
+def _guarded(pages: Iterator[str]) -> Iterator[str]:
+    """Pages as they are read, a parser's failure on one becoming UnreadableDocument."""
+    while True:
+        with _reader_errors():
+            page = next(pages, None)
+        if page is None:
+            return
+        yield page
 
 
 def extract_title(text: str, path: Path) -> str:

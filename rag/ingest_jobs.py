@@ -22,7 +22,8 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from rag.errors import IngestionBusy, IngestJobNotFound
-from rag.ingestion import IngestionLock, IngestProgress, IngestReport, ProgressCallback
+from rag.ingest_progress import IngestProgress, ProgressCallback
+from rag.ingestion import IngestionLock, IngestReport
 
 log = logging.getLogger(__name__)
 JOBS_FOLDER = "ingest-jobs"
@@ -47,6 +48,14 @@ class IngestJob(BaseModel):
     chunks_per_second: float = Field(0.0, description="Chunks written per second so far.")
     documents_per_second: float = Field(0.0, description="Documents written per second (unchanged excluded).")
     eta_seconds: float | None = Field(None, description="Seconds left at the pace so far; null until known.")
+    current_document: str | None = Field(
+        None, description="The paged document (PDF) being read and embedded, while one is."
+    )
+    pages_done: int = Field(0, description="Pages of current_document read so far.")
+    pages_total: int | None = Field(None, description="Pages of current_document; null without one.")
+    pages_embedded: int = Field(
+        0, description="Pages of current_document whose chunks are all embedded and stored."
+    )
     report: IngestReport | None = Field(None, description="What the run did, once done.")
     error: str | None = Field(None, description="Why the run failed, when it did.")
 
@@ -61,6 +70,10 @@ class IngestJob(BaseModel):
                 "chunks_per_second": round(event.chunks_per_second, 3),
                 "documents_per_second": round(event.documents_per_second, 3),
                 "eta_seconds": None if event.eta_seconds is None else round(event.eta_seconds, 1),
+                "current_document": event.document,
+                "pages_done": event.pages_done,
+                "pages_total": event.pages_total,
+                "pages_embedded": event.pages_embedded,
             }
         )
 

@@ -8,8 +8,8 @@ the last published versions intact, and the next run sweeps what it left behind.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,15 +18,17 @@ from filelock import FileLock, Timeout
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from pydantic import BaseModel, Field
 
-from rag.chunking import chunk_document, split_sentences
-from rag.documents import file_hash, read_document, scan, source_name
+from rag.chunking import as_stream, chunk_stream, split_sentences
+from rag.documents import file_hash, open_document, scan, source_name
 from rag.embedding import embed_texts
 from rag.errors import IngestionBusy, UnreadableDocument
-from rag.models import Chunk, Document, DocumentRecord
+from rag.ingest_progress import IngestProgress, ProgressCallback, RunPosition
+from rag.models import Chunk, Document, DocumentRecord, DocumentStream
 from rag.readers import ReadLimits
 from rag.store import Store
 
-# Documents embedded and written together; each is still published by its own registry record.
+# Documents published together (each by its own registry record); their chunks are embedded and
+# written a slice at a time as they are read.
 _BATCH_DOCUMENTS = 32
 _CHUNKS_PER_WRITE = 512
 
@@ -58,40 +60,6 @@ class IngestReport(BaseModel):
             f"{len(self.unchanged)} unchanged, {len(self.removed)} removed, {len(self.failed)} failed, "
             f"{len(self.skipped)} skipped), {self.chunks_written} chunks {verb} in {self.seconds:.1f} s"
         )
-
-
-@dataclass(frozen=True)
-class IngestProgress:
-    """How far a run has come; reported once the plan is made (unchanged files count as done at once)
-    and after each batch of documents written."""
-
-    documents_done: int
-    documents_total: int
-    chunks_done: int
-    elapsed: float  # seconds since the run started
-    # Done before any embedding (unchanged files): left out of the rate, so the ETA is not flattered.
-    documents_skipped: int = 0
-
-    @property
-    def chunks_per_second(self) -> float:
-        return self.chunks_done / self.elapsed if self.elapsed > 0 else 0.0
-
-    @property
-    def documents_per_second(self) -> float:
-        written = self.documents_done - self.documents_skipped
-        return written / self.elapsed if self.elapsed > 0 else 0.0
-
-    @property
-    def eta_seconds(self) -> float | None:
-        """Seconds left at the pace so far; None until a document has been written."""
-        left = self.documents_total - self.documents_done
-        if left <= 0:
-            return 0.0
-        rate = self.documents_per_second
-        return left / rate if rate > 0 else None
-
-
-ProgressCallback = Callable[[IngestProgress], None]
 
 
 @dataclass
@@ -149,7 +117,8 @@ def ingest(
     """Make the store mirror the documents under root: add new, replace changed, drop removed.
 
     The embedder may be given as a loader, so a run with nothing to embed never loads the model.
-    on_progress hears how far the run has come: once the plan is made, then after each batch.
+    on_progress hears how far the run has come: once the plan is made, as a long document's pages
+    are read and its chunks written, and after each batch of documents.
     """
     started = time.perf_counter()
     store.generation()  # reloads the store if another process wrote it, before this run writes
@@ -157,11 +126,6 @@ def ingest(
     report = todo.report
     skipped = len(report.unchanged)
     total = skipped + len(todo.write)
-
-    def progress(done: int) -> None:
-        if on_progress:
-            elapsed = time.perf_counter() - started
-            on_progress(IngestProgress(done, total, report.chunks_written, elapsed, skipped))
 
     if dry_run:
         report.dry_run = True
@@ -172,26 +136,38 @@ def ingest(
     orphans = store.orphans()  # left by an interrupted run or a replaced version; nobody can see them
     store.delete_chunks(orphans)
     store.sweep_sentences()  # of chunks deleted by earlier runs, now that no reader can still want them
-    progress(skipped)
-    model = None
+    position = RunPosition()
+
+    def progress() -> None:
+        if on_progress:
+            elapsed = time.perf_counter() - started
+            at = position.of_document(writer.last_written)
+            on_progress(IngestProgress(position.done, total, writer.written, elapsed, skipped, *at))
+
+    writer = ChunkWriter(store, embedder, on_write=progress)
+    position.done = skipped
+    progress()
     for lo in range(0, len(todo.write), _BATCH_DOCUMENTS):
-        batch: list[Document] = []
+        records: list[DocumentRecord] = []
         for path, replaces in todo.write[lo : lo + _BATCH_DOCUMENTS]:
             source = source_name(path, root)
             try:
-                document = read_document(path, root, max_file_bytes, limits)
+                document = open_document(path, root, max_file_bytes, limits)
+                pages = position.reading(document, progress)
+                records.append(stage_document(document, pages, writer, chunk_size, chunk_overlap))
             except (UnreadableDocument, OSError) as exc:
+                discard_draft(store, writer, source)
                 report.failed[source] = str(exc)
                 continue
+            finally:
+                position.finished()
             if document.note:
                 report.notes[source] = document.note
-            batch.append(document)
             (report.changed if replaces else report.added).append(source)
-        if batch:
-            if model is None:
-                model = embedder if isinstance(embedder, BaseEmbedding) else embedder()
-            report.chunks_written += write_documents(batch, store, model, chunk_size, chunk_overlap)
-        progress(skipped + min(lo + _BATCH_DOCUMENTS, len(todo.write)))  # files that failed count as done
+        writer.flush()
+        report.chunks_written += publish(store, records)
+        position.done = skipped + min(lo + _BATCH_DOCUMENTS, len(todo.write))  # failed files count as done
+        progress()
     for source in report.removed:
         remove_document(store, source)
     if report.added or report.changed or report.removed or orphans:
@@ -200,36 +176,105 @@ def ingest(
     return report
 
 
+class ChunkWriter:
+    """Chunks embedded and written a slice at a time, across documents: memory stays bounded however
+    long a document is. The model is loaded at the first slice."""
+
+    def __init__(
+        self,
+        store: Store,
+        embedder: BaseEmbedding | Callable[[], BaseEmbedding],
+        on_write: Callable[[], None] | None = None,
+    ) -> None:
+        self.store = store
+        self._model, self._loader = (
+            (embedder, None) if isinstance(embedder, BaseEmbedding) else (None, embedder)
+        )
+        self.on_write = on_write
+        self.pending: list[Chunk] = []
+        self.written = 0
+        self.last_written: Chunk | None = None
+
+    def add(self, chunk: Chunk) -> None:
+        self.pending.append(chunk)
+        if len(self.pending) >= _CHUNKS_PER_WRITE:
+            self.flush()
+
+    def flush(self) -> None:
+        """Embed and write the chunks held."""
+        if not self.pending:
+            return
+        if self._model is None:
+            assert self._loader is not None
+            self._model = self._loader()
+        stage_chunks(self.pending, self.store, self._model)
+        self.written += len(self.pending)
+        self.last_written = self.pending[-1]
+        self.pending = []
+        if self.on_write:
+            self.on_write()
+
+    def discard(self, source: str) -> None:
+        """Drop a document's chunks not yet written."""
+        self.pending = [c for c in self.pending if c.source != source]
+
+
+def stage_document(
+    document: DocumentStream,
+    pages: Iterable[str],
+    writer: ChunkWriter,
+    chunk_size: int,
+    chunk_overlap: int,
+) -> DocumentRecord:
+    """Chunk a document as its pages are read, handing the chunks to the writer; its record, to
+    publish once the writer has flushed."""
+    chunks = 0
+    read = replace(document, pages=pages)
+    for chunk in chunk_stream(read, chunk_size, chunk_overlap):
+        writer.add(chunk)
+        chunks += 1
+    return DocumentRecord(
+        source=document.source,
+        title=document.title,
+        content_hash=document.content_hash,
+        chunks=chunks,
+        ingested_at=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
+
+
+def discard_draft(store: Store, writer: ChunkWriter, source: str) -> None:
+    """Forget what was written of a document's new version that failed midway; its published
+    version, if any, stays as it was."""
+    writer.discard(source)
+    published = store.readable_versions([source]).get(source, (None, None))[0]
+    store.delete_chunks(store.stale_chunk_ids({source: published}))
+
+
+def publish(store: Store, records: list[DocumentRecord]) -> int:
+    """Make written versions the ones readers see, then delete the old ones; returns their chunks."""
+    store.publish(records)
+    store.delete_chunks(store.stale_chunk_ids({r.source: r.content_hash for r in records}))
+    return sum(r.chunks for r in records)
+
+
 def write_documents(
     documents: list[Document], store: Store, embedder: BaseEmbedding, chunk_size: int, chunk_overlap: int
 ) -> int:
     """Store new versions, publish them, then delete the old ones; returns chunks written."""
-    records = stage_documents(documents, store, embedder, chunk_size, chunk_overlap)
-    store.publish(records)
-    store.delete_chunks(store.stale_chunk_ids({r.source: r.content_hash for r in records}))
-    return sum(r.chunks for r in records)
+    return publish(store, stage_documents(documents, store, embedder, chunk_size, chunk_overlap))
 
 
 def stage_documents(
     documents: list[Document], store: Store, embedder: BaseEmbedding, chunk_size: int, chunk_overlap: int
 ) -> list[DocumentRecord]:
     """Write versions' chunks and sentences, unseen by readers until published."""
-    chunks_of = {d.source: chunk_document(d, chunk_size, chunk_overlap) for d in documents}
-    chunks = [c for d in documents for c in chunks_of[d.source]]
-    # Embedded and written a slice at a time: memory stays bounded however long the documents are.
-    for lo in range(0, len(chunks), _CHUNKS_PER_WRITE):
-        stage_chunks(chunks[lo : lo + _CHUNKS_PER_WRITE], store, embedder)
-    now = datetime.now(UTC).isoformat(timespec="seconds")
-    return [
-        DocumentRecord(
-            source=d.source,
-            title=d.title,
-            content_hash=d.content_hash,
-            chunks=len(chunks_of[d.source]),
-            ingested_at=now,
-        )
-        for d in documents
-    ]
+    writer = ChunkWriter(store, embedder)
+    records = []
+    for document in documents:
+        stream = as_stream(document)
+        records.append(stage_document(stream, stream.pages, writer, chunk_size, chunk_overlap))
+    writer.flush()
+    return records
 
 
 def stage_chunks(chunks: list[Chunk], store: Store, embedder: BaseEmbedding) -> None:

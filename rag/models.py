@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -25,6 +26,24 @@ class Document:
         if not self.page_starts:
             return None
         return sum(1 for start in self.page_starts if start <= offset) or 1
+
+
+PAGE_SEPARATOR = "\n\n"  # between the pages of a paged file's text
+
+
+@dataclass(frozen=True)
+class DocumentStream:
+    """One source file opened for ingestion: where it came from, and its text as pages read one at a
+    time (one "page", the whole text, for formats without pages). The text is the pages joined by a
+    blank line."""
+
+    source: str
+    title: str
+    content_hash: str
+    pages: Iterable[str]
+    paged: bool = False  # pages are real pages, numbered in citations
+    page_count: int | None = None  # known up front for paged formats
+    note: str | None = None
 
 
 @dataclass(frozen=True)

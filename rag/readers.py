@@ -6,14 +6,20 @@ import codecs
 import io
 import time
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from charset_normalizer import from_bytes
 
 from rag.errors import DocumentTooLarge, UnreadableDocument
+from rag.models import PAGE_SEPARATOR
 from rag.settings import Settings
 from rag.titles import markdown_title, metadata_title
+
+if TYPE_CHECKING:
+    from pypdf import PdfReader
 
 # Share of control characters above which "text" is really binary.
 _MAX_CONTROL_SHARE = 0.05
@@ -29,6 +35,8 @@ _BOMS = (
 # KB; far more than this is a decompression bomb.
 _DOCX_XML_PER_CHAR = 10
 _DOCX_XML_BASE = 5_000_000
+# Pages read between drops of pypdf's cache of parsed objects.
+_PDF_PAGES_CACHED = 100
 
 
 @dataclass(frozen=True)
@@ -41,12 +49,31 @@ class ReadLimits:
 
 
 class ReadBudget:
-    """The limits of one file's read, spent as text comes out; DocumentTooLarge once one is passed."""
+    """The limits of one file's read, spent as text comes out; DocumentTooLarge once one is passed.
+
+    The clock runs only while the file is being parsed: a file read page by page is paused while
+    the pages already read are embedded, so only its parsing counts against MAX_READ_SECONDS."""
 
     def __init__(self, limits: ReadLimits) -> None:
         self.limits = limits
         self.chars = 0
-        self._deadline = time.monotonic() + limits.max_seconds
+        self._spent = 0.0  # seconds of parsing before the current stretch
+        self._since: float | None = time.monotonic()  # start of the current stretch; None while paused
+
+    @property
+    def seconds(self) -> float:
+        """Seconds spent parsing so far."""
+        running = time.monotonic() - self._since if self._since is not None else 0.0
+        return self._spent + running
+
+    def pause(self) -> None:
+        """Stop the clock while the caller works on what was read."""
+        self._spent, self._since = self.seconds, None
+
+    def resume(self) -> None:
+        """Start the clock again as parsing goes on."""
+        if self._since is None:
+            self._since = time.monotonic()
 
     def spend(self, chars: int) -> None:
         """Count extracted text, and check the clock."""
@@ -55,7 +82,7 @@ class ReadBudget:
             raise DocumentTooLarge(
                 f"the text is over {self.limits.max_chars:,} characters (MAX_DOCUMENT_CHARS)"
             )
-        if time.monotonic() > self._deadline:
+        if self.seconds > self.limits.max_seconds:
             raise DocumentTooLarge(f"reading took over {self.limits.max_seconds:g} s (MAX_READ_SECONDS)")
 
 
@@ -67,6 +94,16 @@ class ParsedFile:
     title: str | None = None
     page_starts: tuple[int, ...] = ()
     note: str | None = None  # something the operator should know, e.g. the encoding guessed
+
+
+@dataclass(frozen=True)
+class PagedFile:
+    """A paged file opened for reading: its title, its page count, and its pages' text, read one at
+    a time as the iterator is consumed (only the page being read is held)."""
+
+    title: str | None
+    page_count: int
+    pages: Iterator[str]
 
 
 def decode_text(raw: bytes) -> tuple[str, str | None]:
@@ -131,35 +168,67 @@ def read_html(raw: bytes, budget: ReadBudget) -> ParsedFile:
     return ParsedFile(text=paragraphs, title=title, note=note)
 
 
-def read_pdf(raw: bytes, budget: ReadBudget) -> ParsedFile:
+def open_pdf(raw: bytes, budget: ReadBudget) -> PagedFile:
+    """Open a PDF and check its page count; its pages are extracted lazily, page by page."""
     from pypdf import PdfReader
-    from pypdf.errors import LimitReachedError, PyPdfError
 
-    try:
+    with _pdf_errors():
         reader = PdfReader(io.BytesIO(raw))
         if reader.is_encrypted:
             raise UnreadableDocument("encrypted PDF")
-        if len(reader.pages) > budget.limits.max_pages:
+        count = len(reader.pages)
+        if count > budget.limits.max_pages:
             raise DocumentTooLarge(
-                f"{len(reader.pages):,} pages; the limit is {budget.limits.max_pages:,} (MAX_DOCUMENT_PAGES)"
+                f"{count:,} pages; the limit is {budget.limits.max_pages:,} (MAX_DOCUMENT_PAGES)"
             )
-        pages = []
-        for page in reader.pages:
-            pages.append(page.extract_text() or "")
-            budget.spend(len(pages[-1]))
         title = metadata_title(reader.metadata.title if reader.metadata else None)
+    budget.pause()
+    return PagedFile(title=title, page_count=count, pages=_pdf_pages(reader, count, budget))
+
+
+def _pdf_pages(reader: PdfReader, count: int, budget: ReadBudget) -> Iterator[str]:
+    for index in range(count):
+        budget.resume()
+        with _pdf_errors():
+            text = (reader.pages[index].extract_text() or "").strip()
+        if index % _PDF_PAGES_CACHED == _PDF_PAGES_CACHED - 1:
+            # pypdf keeps every object it has parsed (content streams, fonts) for the reader's life;
+            # dropping them now and then keeps a long PDF's memory flat (shared ones are parsed again).
+            reader.resolved_objects.clear()
+        budget.spend(len(text))
+        budget.pause()  # the caller's work on this page (chunking, embedding) is not reading time
+        yield text
+
+
+@contextmanager
+def _pdf_errors() -> Iterator[None]:
+    """pypdf's failures as UnreadableDocument (DocumentTooLarge for its own size guard)."""
+    from pypdf.errors import LimitReachedError, PyPdfError
+
+    try:
+        yield
     except UnreadableDocument:
         raise
     except LimitReachedError as exc:  # pypdf's own guard against streams that inflate too far
         raise DocumentTooLarge(f"PDF stream too large to read: {exc}") from exc
     except (PyPdfError, ValueError, KeyError, TypeError, OSError) as exc:
         raise UnreadableDocument(f"corrupt PDF: {exc}") from exc
+
+
+def read_pdf(raw: bytes, budget: ReadBudget) -> ParsedFile:
+    """A whole PDF's text, pages separated by a blank line, with each page's start offset."""
+    opened = open_pdf(raw, budget)
+    return joined_pages(opened.pages, opened.title)
+
+
+def joined_pages(pages: Iterable[str], title: str | None = None) -> ParsedFile:
+    """Pages' text as one, separated by a blank line, with each page's start offset."""
     starts, parts, offset = [], [], 0
     for page in pages:
         starts.append(offset)
-        parts.append(page.strip())
-        offset += len(parts[-1]) + 2
-    return ParsedFile(text="\n\n".join(parts), title=title, page_starts=tuple(starts))
+        parts.append(page)
+        offset += len(page) + len(PAGE_SEPARATOR)
+    return ParsedFile(text=PAGE_SEPARATOR.join(parts), title=title, page_starts=tuple(starts))
 
 
 def read_docx(raw: bytes, budget: ReadBudget) -> ParsedFile:
@@ -205,3 +274,5 @@ READERS: dict[str, Callable[[bytes, ReadBudget], ParsedFile]] = {
     ".pdf": read_pdf,
     ".docx": read_docx,
 }
+# Formats read page by page as ingestion goes, so a long one is never held whole.
+PAGED_READERS: dict[str, Callable[[bytes, ReadBudget], PagedFile]] = {".pdf": open_pdf}

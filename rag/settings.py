@@ -73,7 +73,9 @@ class Settings(BaseSettings):
     max_document_chars: int = Field(
         20_000_000, gt=0, description="A file whose text is longer is refused (decompression bombs)."
     )
-    max_document_pages: int = Field(5000, gt=0, description="A PDF with more pages is refused.")
+    max_document_pages: int = Field(
+        20_000, gt=0, description="A PDF with more pages is refused; PDFs are read page by page."
+    )
     max_read_seconds: float = Field(
         120.0, gt=0, description="A file that takes longer to read (parse to text) is refused."
     )

@@ -247,7 +247,13 @@ def job_progress(job: dict[str, Any]) -> tuple[float, str]:
         f"{done:,} of {plural(total, 'document')} · {plural(job['chunks_done'], 'passage')} written "
         f"({job['chunks_per_second']:.1f} a second) · {left}"
     )
-    return (done / total if total else 1.0), words
+    pages = job.get("pages_total")
+    share = 0.0
+    if job.get("current_document") and pages:
+        # A long PDF moves the bar page by page, not only once it is done.
+        share = min(1.0, job.get("pages_embedded", 0) / pages)
+        words += f" · {job['current_document']}: page {job['pages_done']:,} of {pages:,} read"
+    return (min(1.0, (done + share) / total) if total else 1.0), words
 
 
 def combined_report(reports: list[dict[str, Any]]) -> dict[str, Any]:

@@ -10,7 +10,8 @@ from fastapi.concurrency import run_in_threadpool
 from rag.corpus import delete_document, ingest_locked, upload_and_ingest
 from rag.errors import UnreadableDocument, UnsupportedFile
 from rag.ingest_jobs import IngestJob, JobHandle
-from rag.ingestion import IngestReport, ProgressCallback
+from rag.ingest_progress import ProgressCallback
+from rag.ingestion import IngestReport
 from rag.models import DocumentRecord
 from server.deps import AssistantDep, require_admin
 from server.schemas import IngestRequest, UploadResponse

@@ -16,7 +16,7 @@ from rag.ingestion import IngestionLock
 from rag.lexical import LexicalIndex
 from rag.settings import Settings
 from rag.store import open_store
-from tests.conftest import ROOT, make_settings, process_env
+from tests.conftest import ROOT, make_pdf, make_settings, process_env
 
 
 def run_ingest(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -146,6 +146,19 @@ def test_progress_counts_unchanged_files_and_shows_rate_and_reaches_the_total(tm
     bar = result.stderr.replace("\r", "\n")
     assert re.search(r"\| 3/4 ", bar)  # the unchanged files, counted before anything is embedded
     assert re.search(r"100%\|.*\| 4/4 .*1 chunks, [0-9.]+ chunks/s", bar)
+
+
+def test_the_bar_moves_with_the_pages_read_of_a_long_pdf(tmp_path: Path) -> None:
+    corpus = tmp_path / "docs"
+    corpus.mkdir()
+    pages = [f"Page {n}: the ferry to island {n} leaves at {n % 12 + 1} o'clock." for n in range(1, 121)]
+    (corpus / "ferries.pdf").write_bytes(make_pdf(pages))
+    result = run_ingest(tmp_path, str(corpus))
+    assert result.returncode == 0, result.stderr
+    bar = result.stderr.replace("\r", "\n")
+    assert re.search(r"\| 0/1 .*ferries\.pdf page 50/120 read, 0 embedded", bar)
+    assert re.search(r"\| 0/1 .*ferries\.pdf page 100/120 read", bar)
+    assert re.search(r"100%\|.*\| 1/1 ", bar)
 
 
 def test_quiet_prints_the_summary_and_failures_only(tmp_path: Path) -> None:

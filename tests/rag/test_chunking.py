@@ -1,9 +1,10 @@
 import itertools
+from collections.abc import Iterator
 
 from llama_index.core.utils import get_tokenizer
 
-from rag.chunking import chunk_document, split_sentences
-from rag.models import Document
+from rag.chunking import WINDOW_CHARS, chunk_document, chunk_stream, split_sentences
+from rag.models import PAGE_SEPARATOR, Document, DocumentStream
 from tests.conftest import CORPUS
 
 
@@ -69,3 +70,53 @@ def test_a_heading_line_right_above_its_paragraph_is_a_sentence_of_its_own() -> 
         "During the October inspection the foghorn was fixed.",
         "The report was written by\nMara Quillon.",
     ]
+
+
+def long_stream(pages: list[str], pulled: list[int]) -> DocumentStream:
+    def read() -> Iterator[str]:
+        for page in pages:
+            pulled.append(1)
+            yield page
+
+    return DocumentStream("long.pdf", "Long", "e" * 64, read(), paged=True, page_count=len(pages))
+
+
+def numbered_pages(count: int) -> list[str]:
+    return [
+        " ".join(f"Page {n} tells fact {k} about the harbour of town {n * 7 + k}." for k in range(6))
+        for n in range(1, count + 1)
+    ]
+
+
+def test_a_long_document_is_chunked_as_its_pages_are_read_with_its_own_offsets_and_pages() -> None:
+    pages = numbered_pages(1000)  # about 320,000 characters: three windows and more
+    pulled: list[int] = []
+    chunks = chunk_stream(long_stream(pages, pulled), chunk_size=64, chunk_overlap=16)
+    first = next(chunks)
+    # The first chunks come once a window's worth of pages is read, not the whole document.
+    assert sum(len(p) for p in pages[: len(pulled) - 1]) < WINDOW_CHARS < len(PAGE_SEPARATOR.join(pages)) / 3
+    whole = [first, *chunks]
+    text = PAGE_SEPARATOR.join(pages)
+    assert [c.index for c in whole] == list(range(len(whole)))
+    assert len({c.id for c in whole}) == len(whole)
+    for chunk in whole:
+        assert text[chunk.start_char : chunk.end_char] == chunk.text
+        page = (
+            int(chunk.text.split("Page ", 1)[1].split(" ", 1)[0]) if chunk.text.startswith("Page ") else None
+        )
+        if page is not None:
+            assert chunk.page == page
+    # Nothing is lost or repeated at the windows' edges: the chunks cover the text in order.
+    assert whole[0].start_char == 0 and whole[-1].end_char == len(text)
+    for a, b in itertools.pairwise(whole):
+        assert a.start_char < b.start_char and not text[a.end_char : b.start_char].strip()
+
+
+def test_a_document_read_whole_chunks_as_its_pages_do() -> None:
+    pages = numbered_pages(40)
+    text = PAGE_SEPARATOR.join(pages)
+    starts = tuple(itertools.accumulate([0] + [len(p) + len(PAGE_SEPARATOR) for p in pages[:-1]]))
+    whole = Document("long.pdf", "Long", text, "e" * 64, page_starts=starts)
+    streamed = list(chunk_stream(long_stream(pages, []), chunk_size=64, chunk_overlap=16))
+    assert chunk_document(whole, chunk_size=64, chunk_overlap=16) == streamed
+    assert {c.page for c in streamed} == set(range(1, 41))

@@ -6,10 +6,12 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 from rag.assistant import Assistant, build_assistant
 from rag.corpus import run_ingestion
 from rag.errors import IngestionBusy
-from rag.ingestion import IngestionLock, IngestProgress, ingest, stage_documents
+from rag.ingest_progress import IngestProgress
+from rag.ingestion import IngestionLock, ingest, stage_documents
 from rag.models import Document
+from rag.readers import ReadLimits
 from rag.settings import Settings
-from tests.conftest import ingest_into
+from tests.conftest import ingest_into, make_pdf
 from tests.hostile_files import inflating_pdf, many_page_pdf
 
 
@@ -228,3 +230,65 @@ def test_time_left_comes_from_the_pace_of_written_documents_only() -> None:
     )
     assert event.documents_per_second == 0.5 and event.eta_seconds == 10.0
     assert event.chunks_per_second == 4.0
+
+
+def long_pdf_pages(count: int) -> list[str]:
+    return [
+        " ".join(f"Page {n} records that district {n * 7 + k} has {k + 2} bridges." for k in range(6))
+        for n in range(1, count + 1)
+    ]
+
+
+def test_a_long_pdf_reports_its_pages_as_they_are_read_and_cites_the_right_page(
+    assistant: Assistant, tmp_path: Path
+) -> None:
+    pages = long_pdf_pages(350)  # over one chunking window of text
+    pages[299] = "The lighthouse keeper is named Ottoline Brackenbury. " + pages[299]
+    corpus = tmp_path / "docs"
+    corpus.mkdir()
+    (corpus / "long.pdf").write_bytes(make_pdf(pages))
+    s = assistant.settings
+    events: list[IngestProgress] = []
+    report = ingest(
+        corpus, assistant.store, assistant.embedder, s.chunk_size, s.chunk_overlap, on_progress=events.append
+    )
+    assert report.added == ["long.pdf"]
+    assert assistant.store.documents()["long.pdf"].chunks == report.chunks_written > 50
+    within = [e for e in events if e.document == "long.pdf"]
+    assert [e.pages_done for e in within] == sorted(e.pages_done for e in within)
+    assert any(0 < e.pages_done < 350 and e.pages_total == 350 and e.documents_done == 0 for e in within)
+    # Fewer than a slice of chunks: nothing is embedded before the end, so no pace is claimed.
+    assert all(e.pages_embedded == 0 and e.eta_seconds is None for e in within)
+    assert (events[-1].documents_done, events[-1].document, events[-1].eta_seconds) == (1, None, 0.0)
+    answer = assistant.ask("What is the name of the lighthouse keeper?")
+    assert "Ottoline" in answer.answer and answer.citations[0].page == 300
+
+
+def test_a_pdf_failing_midway_leaves_its_published_version_and_no_drafts(
+    assistant: Assistant, tmp_path: Path
+) -> None:
+    corpus = tmp_path / "docs"
+    corpus.mkdir()
+    (corpus / "long.pdf").write_bytes(make_pdf(["The harbour has a red lighthouse built in 1871."]))
+    ingest_into(assistant, corpus)
+    published = assistant.store.documents()["long.pdf"]
+    # A new version whose text passes the limit well after its first chunks were embedded and stored.
+    (corpus / "long.pdf").write_bytes(make_pdf(long_pdf_pages(400)))
+    events: list[IngestProgress] = []
+    report = ingest(
+        corpus,
+        assistant.store,
+        assistant.embedder,
+        chunk_size=32,
+        chunk_overlap=8,
+        limits=ReadLimits(max_chars=120_000),
+        on_progress=events.append,
+    )
+    assert "MAX_DOCUMENT_CHARS" in report.failed["long.pdf"] and report.chunks_written == 0
+    # Drafts had been written before it failed, and their pages counted as embedded, giving a pace.
+    midway = [e for e in events if e.document == "long.pdf" and e.chunks_done >= 512]
+    assert midway and all(0 < e.pages_embedded < e.pages_done for e in midway)
+    assert all(e.eta_seconds is not None for e in midway)
+    assert assistant.store.documents()["long.pdf"] == published
+    assert assistant.store.count() == published.chunks and assistant.store.orphans() == []
+    assert "1871" in assistant.ask("When was the lighthouse built?").answer

@@ -10,7 +10,7 @@ import pytest
 from pypdf import PdfReader, PdfWriter
 
 from rag.assistant import Assistant
-from rag.documents import read_document
+from rag.documents import open_document, read_document
 from rag.errors import DocumentTooLarge, UnreadableDocument
 from rag.readers import ReadLimits
 from tests.conftest import ingest_into, make_pdf
@@ -141,9 +141,19 @@ def test_pdf_stream_inflating_past_pypdfs_limit_is_refused_with_a_reason(tmp_pat
 
 def test_pdf_over_the_page_limit_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "pages.pdf"
-    path.write_bytes(many_page_pdf(ReadLimits().max_pages + 1))
-    with pytest.raises(DocumentTooLarge, match="5,001 pages; the limit is 5,000"):
-        read_document(path, tmp_path, 10_000_000)
+    path.write_bytes(many_page_pdf(1001))
+    with pytest.raises(DocumentTooLarge, match="1,001 pages; the limit is 1,000"):
+        read_document(path, tmp_path, 10_000_000, ReadLimits(max_pages=1000))
+
+
+def test_pdf_read_time_counts_parsing_only_not_the_work_between_pages(tmp_path: Path) -> None:
+    path = tmp_path / "slow.pdf"
+    path.write_bytes(make_pdf([f"Page {n} of a report on the harbour." for n in range(1, 6)]))
+    opened = open_document(path, tmp_path, LIMIT, ReadLimits(max_seconds=0.5))
+    for _ in opened.pages:
+        time.sleep(0.2)  # e.g. embedding what was read: 1 s in all, yet the file reads in time
+    with pytest.raises(DocumentTooLarge, match="MAX_READ_SECONDS"):
+        list(open_document(path, tmp_path, LIMIT, ReadLimits(max_seconds=1e-6)).pages)
 
 
 def test_tiny_docx_expanding_to_huge_xml_is_refused_before_it_is_parsed(tmp_path: Path) -> None:

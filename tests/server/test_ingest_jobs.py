@@ -12,7 +12,7 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 
 from rag.assistant import build_assistant
 from server.app import create_app
-from tests.conftest import api_environment, free_port, make_settings, serve, start_server
+from tests.conftest import api_environment, free_port, make_pdf, make_settings, serve, start_server
 
 KEY = "jobs-admin-key"
 ADMIN = {"X-API-Key": KEY}
@@ -66,6 +66,16 @@ def test_a_started_job_answers_at_once_then_reports_progress_and_its_report(api:
     assert final["chunks_per_second"] > 0 and final["elapsed_seconds"] > 0
     assert api.get("/ingest/jobs").json()[0] == final
     assert api.get("/health").json()["chunks"] == final["chunks_done"]
+
+
+def test_a_job_reports_the_pages_read_of_a_long_pdf_while_it_runs(api: httpx.Client, tmp_path: Path) -> None:
+    pages = [f"Page {n}: the ferry to island {n} leaves at {n % 12 + 1} o'clock." for n in range(1, 301)]
+    (tmp_path / "corpus" / "ferries.pdf").write_bytes(make_pdf(pages))
+    states = follow(api, api.post("/ingest/jobs", headers=ADMIN).json()["id"])
+    reading = [s for s in states if s["current_document"] == "ferries.pdf"]
+    assert reading and all(s["pages_total"] == 300 and 0 < s["pages_done"] <= 300 for s in reading)
+    assert states[-1]["status"] == "done" and states[-1]["current_document"] is None
+    assert "ferries.pdf" in states[-1]["report"]["added"]
 
 
 def test_a_second_ingestion_while_a_job_runs_is_refused_naming_the_job(api: httpx.Client) -> None:

@@ -111,6 +111,14 @@ def test_a_running_job_in_words() -> None:
     assert render.job_progress(job | {"eta_seconds": 150})[1].endswith("about 2 min left")
 
 
+def test_a_long_pdf_moves_the_job_bar_page_by_page() -> None:
+    job = {"documents_total": 2, "documents_done": 0, "chunks_done": 512, "chunks_per_second": 6.0}
+    job |= {"eta_seconds": 600, "current_document": "long.pdf", "pages_done": 6000, "pages_total": 20000}
+    fraction, words = render.job_progress(job | {"pages_embedded": 5000})
+    assert fraction == 0.125  # the pages embedded: reading runs ahead
+    assert words.endswith("about 10 min left · long.pdf: page 6,000 of 20,000 read")
+
+
 def test_refusals_never_show_an_http_status() -> None:
     for status in (401, 413, 415, 422, 429, 500, 503):
         message = render.failure_message(status, "file is 60,000,000 bytes; the limit is 50,000,000")
