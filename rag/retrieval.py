@@ -184,9 +184,14 @@ class Retriever:
         return built
 
     def title_index(self, generation: str | None = None) -> TitleIndex:
-        """The documents' titles, to find where a passage names another document; per generation."""
+        """The documents' titles, to find where a passage names another document; per generation.
+        While the background build of a new generation runs, the previous titles serve: building them
+        in the request took 0.6 s at 5,000 documents, and a link to a document that has since gone is
+        dropped by the version checks anyway."""
         generation = self.store.generation() if generation is None else generation
         titles = self._titles
+        if titles is not None and titles.generation != generation and self._builder is not None:
+            return titles
         if titles is None or titles.generation != generation:
             cache = self._cache
             documents = cache.documents if cache.generation == generation else self.store.documents()
