@@ -18,25 +18,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from words import WORDS as ALL_WORDS
+
 ROOT = Path(__file__).resolve().parent.parent
-WORDS = (
-    "river",
-    "mountain",
-    "city",
-    "market",
-    "harbour",
-    "bridge",
-    "library",
-    "council",
-    "museum",
-    "festival",
-    "railway",
-    "garden",
-    "winter",
-    "summer",
-    "trade",
-    "school",
-)
+# The first 16 of the shared words: the figures in the README were measured with these.
+WORDS = ALL_WORDS[:16]
 
 
 def make_pdf(pages: int, path: Path) -> None:

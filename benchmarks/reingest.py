@@ -17,31 +17,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from words import WORDS  # noqa: E402
+
 from rag.corpus import run_ingestion  # noqa: E402
 from rag.embedding import load_embedder  # noqa: E402
 from rag.settings import Settings  # noqa: E402
 from rag.store import open_store  # noqa: E402
-
-WORDS = (
-    "river",
-    "mountain",
-    "city",
-    "market",
-    "harbour",
-    "bridge",
-    "library",
-    "council",
-    "museum",
-    "festival",
-    "railway",
-    "garden",
-    "winter",
-    "summer",
-    "trade",
-    "school",
-    "hospital",
-    "castle",
-)
 
 
 def make_document(rng: random.Random, i: int) -> str:
