@@ -13,15 +13,15 @@ import asyncio
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import httpx
-import uvicorn
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from load import SQUAD, percentile, serve_in_thread  # noqa: E402
 
 from rag.assistant import build_assistant  # noqa: E402
 from rag.embedding import load_embedder  # noqa: E402
@@ -29,13 +29,6 @@ from rag.eval import load_questions  # noqa: E402
 from rag.ingestion import ingest  # noqa: E402
 from rag.settings import Settings  # noqa: E402
 from server.app import create_app  # noqa: E402
-
-SQUAD = ROOT.parent / "shared" / "eval" / "squad2-wiki5"
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 async def run_clients(
@@ -73,28 +66,18 @@ def main() -> None:
         assistant = build_assistant(settings, embedder)
         report = ingest(args.corpus, assistant.store, embedder, settings.chunk_size, settings.chunk_overlap)
         print(f"corpus: {report.summary()}")
-        server = uvicorn.Server(
-            uvicorn.Config(create_app(assistant=assistant), host="127.0.0.1", port=0, log_level="warning")
-        )
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        while not server.started:
-            time.sleep(0.05)
-        port = server.servers[0].sockets[0].getsockname()[1]
-        url = f"http://127.0.0.1:{port}"
-        asyncio.run(run_clients(url, questions, 1, 20))  # warm-up
-        print(f"{args.requests} requests per row, questions from {args.qa.name}")
-        print("| clients | p50 ms | p95 ms | p99 ms | mean ms | throughput req/s | errors |")
-        print("|---|---|---|---|---|---|---|")
-        for clients in (1, 8):
-            latencies, seconds, errors = asyncio.run(run_clients(url, questions, clients, args.requests))
-            print(
-                f"| {clients} | {percentile(latencies, 50):.1f} | {percentile(latencies, 95):.1f} "
-                f"| {percentile(latencies, 99):.1f} | {statistics.mean(latencies):.1f} "
-                f"| {len(latencies) / seconds:.1f} | {errors} |"
-            )
-        server.should_exit = True
-        thread.join(timeout=10)
+        with serve_in_thread(create_app(assistant=assistant)) as url:
+            asyncio.run(run_clients(url, questions, 1, 20))  # warm-up
+            print(f"{args.requests} requests per row, questions from {args.qa.name}")
+            print("| clients | p50 ms | p95 ms | p99 ms | mean ms | throughput req/s | errors |")
+            print("|---|---|---|---|---|---|---|")
+            for clients in (1, 8):
+                latencies, seconds, errors = asyncio.run(run_clients(url, questions, clients, args.requests))
+                print(
+                    f"| {clients} | {percentile(latencies, 50):.1f} | {percentile(latencies, 95):.1f} "
+                    f"| {percentile(latencies, 99):.1f} | {statistics.mean(latencies):.1f} "
+                    f"| {len(latencies) / seconds:.1f} | {errors} |"
+                )
 
 
 if __name__ == "__main__":

@@ -14,16 +14,16 @@ import shutil
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import replace
 from pathlib import Path
 
 import httpx
-import uvicorn
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from load import percentile, serve_in_thread  # noqa: E402
 
 from rag.assistant import build_assistant  # noqa: E402
 from rag.embedding import load_embedder, set_torch_threads  # noqa: E402
@@ -32,11 +32,6 @@ from rag.settings import MAX_SEARCH_TOP_K, Settings  # noqa: E402
 from server.app import create_app  # noqa: E402
 
 DEPTHS = (5, 50, MAX_SEARCH_TOP_K)
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def search(http: httpx.Client, url: str, question: str, top_k: int) -> tuple[float, float]:
@@ -65,38 +60,29 @@ def main() -> None:
         assistant = build_assistant(settings, embedder)
         weights = assistant.retriever.weights
         print(f"store: {args.store} ({assistant.store.count():,} chunks), {len(questions)} questions per row")
-        server = uvicorn.Server(
-            uvicorn.Config(create_app(assistant=assistant), host="127.0.0.1", port=0, log_level="warning")
-        )
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        while not server.started:
-            time.sleep(0.05)
-        url = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
-        rules = {"max(20, 1.5 × top_k)": weights, "max(20, top_k)": replace(weights, pool_growth=1.0)}
-        runs = [(label, top_k) for label in rules for top_k in DEPTHS]
-        wall: dict[tuple[str, int], list[float]] = {run: [] for run in runs}
-        cpu: dict[tuple[str, int], list[float]] = {run: [] for run in runs}
-        with httpx.Client(timeout=120) as http:
-            for question in questions[:10]:  # warm-up: BM25 index, caches
-                search(http, url, question, MAX_SEARCH_TOP_K)
-            # Every question at every setting in turn, so a busy spell of the machine hits all alike.
-            for question in questions:
-                for label, top_k in runs:
-                    assistant.retriever.weights = rules[label]
-                    w, c = search(http, url, question, top_k)
-                    wall[label, top_k].append(w)
-                    cpu[label, top_k].append(c)
-        print("| pool rule | top_k | candidates | p50 ms | p95 ms | CPU ms per search (mean) |")
-        print("|---|---|---|---|---|---|")
-        for label, top_k in runs:
-            times = wall[label, top_k]
-            print(
-                f"| {label} | {top_k} | {rules[label].candidates(top_k)} | {percentile(times, 50):.1f} "
-                f"| {percentile(times, 95):.1f} | {statistics.mean(cpu[label, top_k]):.1f} |"
-            )
-        server.should_exit = True
-        thread.join(timeout=10)
+        with serve_in_thread(create_app(assistant=assistant)) as url:
+            rules = {"max(20, 1.5 × top_k)": weights, "max(20, top_k)": replace(weights, pool_growth=1.0)}
+            runs = [(label, top_k) for label in rules for top_k in DEPTHS]
+            wall: dict[tuple[str, int], list[float]] = {run: [] for run in runs}
+            cpu: dict[tuple[str, int], list[float]] = {run: [] for run in runs}
+            with httpx.Client(timeout=120) as http:
+                for question in questions[:10]:  # warm-up: BM25 index, caches
+                    search(http, url, question, MAX_SEARCH_TOP_K)
+                # Every question at every setting in turn, so a busy spell of the machine hits all alike.
+                for question in questions:
+                    for label, top_k in runs:
+                        assistant.retriever.weights = rules[label]
+                        w, c = search(http, url, question, top_k)
+                        wall[label, top_k].append(w)
+                        cpu[label, top_k].append(c)
+            print("| pool rule | top_k | candidates | p50 ms | p95 ms | CPU ms per search (mean) |")
+            print("|---|---|---|---|---|---|")
+            for label, top_k in runs:
+                times = wall[label, top_k]
+                print(
+                    f"| {label} | {top_k} | {rules[label].candidates(top_k)} | {percentile(times, 50):.1f} "
+                    f"| {percentile(times, 95):.1f} | {statistics.mean(cpu[label, top_k]):.1f} |"
+                )
 
 
 if __name__ == "__main__":
