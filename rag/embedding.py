@@ -81,14 +81,17 @@ class SentenceEmbedder(BaseEmbedding):
         embedder._head = [_head_module(root / m["path"], m["type"]) for m in modules[2:]]
         return embedder
 
-    def _embed(self, texts: list[str], prompt: str, bfloat16: bool) -> list[list[float]]:
+    def _encode(self, texts: list[str], prompt: str) -> dict[str, list[list[int]]]:
+        """Token ids of the texts, cut at max_length and not yet padded."""
+        encoded = self._tokenizer([prompt + t for t in texts], truncation=True, max_length=self.max_length)
+        return dict(encoded)
+
+    def _embed(self, encoded: dict[str, list[list[int]]], bfloat16: bool) -> list[list[float]]:
         import torch
 
-        features = self._tokenizer(
-            [prompt + t for t in texts],
+        features = self._tokenizer.pad(
+            encoded,
             padding=True,
-            truncation=True,
-            max_length=self.max_length,
             return_tensors="pt",
             # A few shapes, not one per batch: oneDNN keeps kernels for every shape it sees, and
             # ingestion's memory grew by a couple of MB a batch, without end.
@@ -114,7 +117,7 @@ class SentenceEmbedder(BaseEmbedding):
 
     def _get_query_embedding(self, query: str) -> list[float]:
         # One short text: float32 is as fast, and the query side stays exact.
-        return self._embed([query], self.query_prompt, bfloat16=False)[0]
+        return self._embed(self._encode([query], self.query_prompt), bfloat16=False)[0]
 
     async def _aget_query_embedding(self, query: str) -> list[float]:
         return self._get_query_embedding(query)
@@ -123,26 +126,24 @@ class SentenceEmbedder(BaseEmbedding):
         return self._get_text_embeddings([text])[0]
 
     def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+        encoded = self._encode(texts, self.document_prompt)  # once: the batches only pad
         vectors: list[list[float]] = []
-        for batch in self._token_bounded(texts):
-            vectors.extend(self._embed(batch, self.document_prompt, self.bfloat16))
+        for batch in self._token_bounded([len(ids) for ids in encoded["input_ids"]]):
+            vectors.extend(self._embed({k: v[batch] for k, v in encoded.items()}, self.bfloat16))
         return vectors
 
-    def _token_bounded(self, texts: list[str]) -> list[list[str]]:
-        """Split texts (longest first) into batches of about max_batch_tokens padded tokens, sized in
-        powers of two so that few shapes occur: a batch's activations grow with its size times its
-        longest text, and 32 full-length chunks at once took 250 MB more than the rest of ingestion."""
-        lengths = [
-            len(ids)
-            for ids in self._tokenizer(texts, truncation=True, max_length=self.max_length)["input_ids"]
-        ]
-        batches: list[list[str]] = []
+    def _token_bounded(self, lengths: list[int]) -> list[slice]:
+        """Cut texts of these token lengths (longest first) into batches of about max_batch_tokens
+        padded tokens, sized in powers of two so that few shapes occur: a batch's activations grow
+        with its size times its longest text, and 32 full-length chunks at once took 250 MB more than
+        the rest of ingestion."""
+        batches: list[slice] = []
         start = 0
-        while start < len(texts):
+        while start < len(lengths):
             padded = -(-lengths[start] // 16) * 16
             fits = max(1, self.max_batch_tokens // padded)
-            size = min(1 << (fits.bit_length() - 1), len(texts) - start)  # a power of two
-            batches.append(texts[start : start + size])
+            size = min(1 << (fits.bit_length() - 1), len(lengths) - start)  # a power of two
+            batches.append(slice(start, start + size))
             start += size
         return batches
 
