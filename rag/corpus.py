@@ -10,6 +10,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
 from rag.documents import SUPPORTED_SUFFIXES, file_name_problem, read_document
+from rag.embedding import release_models
 from rag.errors import DocumentNotFound, EmbeddingModelMismatch, FileTooLarge, UnsupportedFile
 from rag.ingest_progress import ProgressCallback
 from rag.ingestion import IngestionLock, IngestReport, ingest, remove_document
@@ -35,6 +36,8 @@ def run_ingestion(
         if not dry_run and not store.listened:
             # No reader in this process (python -m ingest): leave the new generation's BM25 index on
             # disk, so the API loads it instead of building it while questions wait.
+            if not isinstance(embedder, BaseEmbedding):
+                release_models()  # loaded for this run only: 100 MB the index's build can use
             folder, generation = settings.data_dir / "bm25" / store.name, store.generation()
             if generation and not (folder / generation).exists():
                 cached_index(folder, generation, store.all_chunks)

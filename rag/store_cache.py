@@ -14,6 +14,10 @@ from rag.lexical import terms
 from rag.models import Chunk, DocumentRecord
 from rag.store import Store, chunk_metadata, sentence_id
 
+# Sentence vectors are stored as float16 (see pack_vector), so holding them so loses nothing and halves
+# the largest matrix in memory.
+SENTENCE_DTYPE = np.float16
+
 
 @dataclass(frozen=True)
 class SentenceRecord:
@@ -107,7 +111,8 @@ class StoreCache:
             if new_chunk_vectors:
                 chunk_vectors = np.concatenate([chunk_vectors, np.stack(new_chunk_vectors)])
             if new_sentence_vectors:
-                sentence_vectors = np.concatenate([sentence_vectors, np.stack(new_sentence_vectors)])
+                new_rows = np.stack(new_sentence_vectors).astype(SENTENCE_DTYPE)
+                sentence_vectors = np.concatenate([sentence_vectors, new_rows])
         return cls(
             generation=generation,
             documents=store.documents(),
@@ -128,9 +133,10 @@ class StoreCache:
         wanted = {c.id for c in chunks}
         dimensions = vectors.shape[1] if vectors.ndim == 2 else 0
         total = store.sentence_count()
-        keep = (len(chunks) + total) * dimensions * 4 <= budget_mb * 1024 * 1024
+        size = len(chunks) * dimensions * 4 + total * dimensions * np.dtype(SENTENCE_DTYPE).itemsize
+        keep = size <= budget_mb * 1024 * 1024
         # Filled page by page, so the peak stays near the matrix itself, not a copy per sentence.
-        matrix = np.empty((total if keep else 0, dimensions), dtype=np.float32)
+        matrix = np.empty((total if keep else 0, dimensions), dtype=SENTENCE_DTYPE)
         rows = 0
         by_chunk: dict[str, list[_CachedSentence]] = {}
         for pairs, page in store.sentence_pages(embeddings=keep):
@@ -140,7 +146,8 @@ class StoreCache:
                 row = -1
                 if keep and page is not None:
                     if rows == len(matrix):  # sentences written since they were counted
-                        matrix = np.vstack([matrix, np.empty((max(1024, rows // 4), dimensions), np.float32)])
+                        more = np.empty((max(1024, rows // 4), dimensions), SENTENCE_DTYPE)
+                        matrix = np.vstack([matrix, more])
                     matrix[rows], row, rows = page[i], rows, rows + 1
                 words = frozenset(terms(sentence.text))
                 by_chunk.setdefault(cid, []).append(_CachedSentence(sentence, words, row))
