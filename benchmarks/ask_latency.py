@@ -21,7 +21,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from load import SQUAD, percentile, serve_in_thread  # noqa: E402
+from load import SQUAD, percentile  # noqa: E402
 
 from rag.assistant import build_assistant  # noqa: E402
 from rag.embedding import load_embedder  # noqa: E402
@@ -29,6 +29,7 @@ from rag.eval import load_questions  # noqa: E402
 from rag.ingestion import ingest  # noqa: E402
 from rag.settings import Settings  # noqa: E402
 from server.app import create_app  # noqa: E402
+from server.in_thread import serve_in_thread  # noqa: E402
 
 
 async def run_clients(

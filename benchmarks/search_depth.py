@@ -23,13 +23,14 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from load import percentile, serve_in_thread  # noqa: E402
+from load import percentile  # noqa: E402
 
 from rag.assistant import build_assistant  # noqa: E402
 from rag.embedding import load_embedder, set_torch_threads  # noqa: E402
 from rag.eval import load_questions  # noqa: E402
 from rag.settings import MAX_SEARCH_TOP_K, Settings  # noqa: E402
 from server.app import create_app  # noqa: E402
+from server.in_thread import serve_in_thread  # noqa: E402
 
 DEPTHS = (5, 50, MAX_SEARCH_TOP_K)
 

@@ -7,7 +7,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -17,7 +16,6 @@ from typing import IO
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from llama_index.core.base.embeddings.base import BaseEmbedding
@@ -28,6 +26,7 @@ from rag.embedding import load_embedder
 from rag.ingestion import IngestReport, ingest
 from rag.settings import Settings
 from server.app import create_app
+from server.in_thread import serve_in_thread as serve  # tests import it from here
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
@@ -200,24 +199,6 @@ def open_streamlit(monkeypatch: pytest.MonkeyPatch, script: str, api_url: str, *
     app = AppTest.from_file(str(ROOT / "ui" / script), default_timeout=60)
     app.run()
     return app
-
-
-@contextmanager
-def serve(app: FastAPI) -> Iterator[str]:
-    """Serve an app with uvicorn on a free loopback port; yields its base URL."""
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{server.config.port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 @pytest.fixture(scope="session")
