@@ -6,7 +6,7 @@ import ctypes
 import json
 import os
 import sys
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -14,7 +14,9 @@ from typing import Any, Literal
 import numpy as np
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from pydantic import PrivateAttr
+from tokenizers import Tokenizer
 
+from rag import bert
 from rag.errors import EmbeddingModelError
 from rag.settings import DEFAULT_EMBED_MODEL
 
@@ -34,12 +36,13 @@ Precision = Literal["auto", "float32", "bfloat16"]
 
 
 class SentenceEmbedder(BaseEmbedding):
-    """A sentence-transformers model folder run with transformers alone: the modules its modules.json
-    names (a transformer, mean or CLS pooling, then any Dense and Normalize layers), its
+    """A sentence-transformers model folder run without sentence-transformers: the modules its
+    modules.json names (a transformer, mean or CLS pooling, then any Dense and Normalize layers), its
     max_seq_length and its query/document prompts.
 
     Not sentence-transformers itself: importing it pulls in scikit-learn, pandas and pyarrow, 150 MB
-    more in every process, for one forward pass and a mean."""
+    more in every process, for one forward pass and a mean. A BERT-family transformer runs on
+    rag.bert, the rest on transformers."""
 
     model_name: str
     bfloat16: bool = False
@@ -48,27 +51,27 @@ class SentenceEmbedder(BaseEmbedding):
     pooling: Literal["mean", "cls"] = "mean"
     query_prompt: str = ""
     document_prompt: str = ""
-    _model: Any = PrivateAttr()
+    _transformer: Path = PrivateAttr()
     _tokenizer: Any = PrivateAttr()
+    _pad_id: int = PrivateAttr(default=0)
+    _encoders: dict[bool, Any] = PrivateAttr(default_factory=dict)  # bfloat16? → the encoder
     _head: list[Any] = PrivateAttr(default_factory=list)  # what follows the pooling, in order
 
     @classmethod
     def load(cls, folder: str, bfloat16: bool) -> SentenceEmbedder:
-        """Read a model folder's sentence-transformers configuration, then the model."""
-        from transformers import AutoModel, AutoTokenizer
-
+        """Read a model folder's sentence-transformers configuration and tokenizer; the weights are
+        read when first used, in the precision that use needs."""
         root = Path(folder)
         modules = _json(root / "modules.json", [])
-        transformer = str(root / modules[0]["path"]) if modules else folder  # "" or e.g. 0_Transformer
+        transformer = root / modules[0]["path"] if modules else root  # "" or e.g. 0_Transformer
         pooling_dir = next((m["path"] for m in modules if m["type"].endswith("Pooling")), "1_Pooling")
         pooling = _json(root / pooling_dir / "config.json", {})
         prompts = _json(root / "config_sentence_transformers.json", {}).get("prompts") or {}
-        tokenizer = AutoTokenizer.from_pretrained(transformer)
+        max_length = _json(transformer / "sentence_bert_config.json", {}).get("max_seq_length")
         embedder = cls(
             model_name=folder,
             bfloat16=bfloat16,
-            max_length=_json(Path(transformer) / "sentence_bert_config.json", {}).get("max_seq_length")
-            or min(tokenizer.model_max_length, 512),
+            max_length=max_length or 512,
             pooling="cls"
             if pooling.get("pooling_mode_cls_token") or pooling.get("pooling_mode") == "cls"
             else "mean",
@@ -76,44 +79,66 @@ class SentenceEmbedder(BaseEmbedding):
             document_prompt=prompts.get("document", prompts.get("passage", "")),
             embed_batch_size=32,
         )
+        embedder._transformer = transformer
+        if bert.supports(transformer):
+            tokenizer = Tokenizer.from_file(str(transformer / "tokenizer.json"))
+            tokenizer.no_padding()  # the file may say pad every text to 128 tokens
+            tokenizer.enable_truncation(embedder.max_length)
+            padding = _json(transformer / "tokenizer.json", {}).get("padding") or {}
+            embedder._pad_id = int(padding.get("pad_id", tokenizer.token_to_id("[PAD]") or 0))
+        else:
+            import transformers
+            from transformers import AutoTokenizer
+
+            transformers.logging.disable_progress_bar()
+            tokenizer = AutoTokenizer.from_pretrained(transformer)
+            embedder.max_length = max_length or min(tokenizer.model_max_length, 512)
+            embedder._pad_id = tokenizer.pad_token_id or 0
         embedder._tokenizer = tokenizer
-        embedder._model = AutoModel.from_pretrained(transformer).eval()
         embedder._head = [_head_module(root / m["path"], m["type"]) for m in modules[2:]]
         return embedder
 
-    def _encode(self, texts: list[str], prompt: str) -> dict[str, list[list[int]]]:
-        """Token ids of the texts, cut at max_length and not yet padded."""
-        encoded = self._tokenizer([prompt + t for t in texts], truncation=True, max_length=self.max_length)
-        return dict(encoded)
+    def _encoder(self, bfloat16: bool) -> Any:
+        """The transformer with float32 or bfloat16 weights, loaded at first use: a process that only
+        ingests never holds the float32 copy, one that only answers never holds the bfloat16 one."""
+        if bfloat16 not in self._encoders:
+            import torch
 
-    def _embed(self, encoded: dict[str, list[list[int]]], bfloat16: bool) -> np.ndarray:
+            dtype = torch.bfloat16 if bfloat16 else torch.float32
+            try:
+                self._encoders[bfloat16] = _load_encoder(self._transformer, dtype)
+            except Exception as exc:  # the loaders raise many unrelated types
+                raise EmbeddingModelError(f"cannot load embedding model {self.model_name!r}: {exc}") from exc
+        return self._encoders[bfloat16]
+
+    def _encode(self, texts: list[str], prompt: str) -> list[list[int]]:
+        """Token ids of the texts, cut at max_length and not yet padded."""
+        prompted = [prompt + t for t in texts]
+        if isinstance(self._tokenizer, Tokenizer):
+            return [e.ids for e in self._tokenizer.encode_batch(prompted)]
+        return list(self._tokenizer(prompted, truncation=True, max_length=self.max_length)["input_ids"])
+
+    def _embed(self, ids: list[list[int]], bfloat16: bool) -> np.ndarray:
         import torch
 
-        features = self._tokenizer.pad(
-            encoded,
-            padding=True,
-            return_tensors="pt",
-            # A few shapes, not one per batch: oneDNN keeps kernels for every shape it sees, and
-            # ingestion's memory grew by a couple of MB a batch, without end.
-            pad_to_multiple_of=16,
-        )
-        precision: AbstractContextManager[object] = (
-            torch.autocast("cpu", dtype=torch.bfloat16) if bfloat16 else nullcontext()
-        )
-        with torch.inference_mode(), precision:
-            states = self._model(**features).last_hidden_state.float()
-        if self.pooling == "cls":
-            vectors = states[:, 0]
-        else:
-            weights = features["attention_mask"].unsqueeze(-1).to(states.dtype)
-            vectors = (states * weights).sum(1) / weights.sum(1).clamp(min=1)
+        # Padded to a multiple of 16: a few shapes, not one per batch. oneDNN keeps kernels for every
+        # shape it sees, and ingestion's memory grew by a couple of MB a batch, without end.
+        width = -(-max(len(i) for i in ids) // 16) * 16
+        tokens = torch.full((len(ids), width), self._pad_id, dtype=torch.long)
+        mask = torch.zeros((len(ids), width), dtype=torch.long)
+        for row, text in enumerate(ids):
+            tokens[row, : len(text)] = torch.tensor(text)
+            mask[row, : len(text)] = 1
         with torch.inference_mode():
+            states = self._encoder(bfloat16)(tokens, mask).float()
+            if self.pooling == "cls":
+                vectors = states[:, 0]
+            else:
+                weights = mask.unsqueeze(-1).to(states.dtype)
+                vectors = (states * weights).sum(1) / weights.sum(1).clamp(min=1)
             for module in self._head:
                 vectors = module(vectors)
-        result = vectors.float().numpy().copy()
-        del states, vectors, features
-        _trim_heap()
-        return result
+        return vectors.float().numpy().copy()
 
     def _get_query_embedding(self, query: str) -> list[float]:
         # One short text: float32 is as fast, and the query side stays exact.
@@ -132,8 +157,11 @@ class SentenceEmbedder(BaseEmbedding):
         """Passage embeddings as the rows of one matrix, never as Python floats: for a slice's 3,000
         sentences those took 37 MB more."""
         encoded = self._encode(texts, self.document_prompt)  # once: the batches only pad
-        batches = self._token_bounded([len(ids) for ids in encoded["input_ids"]])
-        parts = [self._embed({k: v[batch] for k, v in encoded.items()}, self.bfloat16) for batch in batches]
+        parts = [
+            self._embed(encoded[batch], self.bfloat16)
+            for batch in self._token_bounded(list(map(len, encoded)))
+        ]
+        _trim_heap()
         if not parts:
             return np.zeros((0, 0), dtype=np.float32)
         return np.concatenate(parts)
@@ -152,6 +180,16 @@ class SentenceEmbedder(BaseEmbedding):
             batches.append(slice(start, start + size))
             start += size
         return batches
+
+
+def _load_encoder(folder: Path, dtype: Any) -> Callable[[Any, Any], Any]:
+    """A function from token ids and attention mask to the transformer's last token states."""
+    if bert.supports(folder):
+        return bert.load(folder, dtype)
+    from transformers import AutoModel
+
+    model = AutoModel.from_pretrained(folder, torch_dtype=dtype).eval()
+    return lambda ids, mask: model(input_ids=ids, attention_mask=mask)[0]
 
 
 def _head_module(folder: Path, kind: str) -> Any:
@@ -205,10 +243,6 @@ def _load(name: str, precision: Precision) -> BaseEmbedding:
     if name == DEFAULT_EMBED_MODEL or Path(path).exists():
         # A local model must never reach for the hub, even for a config file.
         os.environ["HF_HUB_OFFLINE"] = "1"
-    import transformers
-
-    transformers.logging.disable_progress_bar()
-
     bfloat16 = precision == "bfloat16" or (precision == "auto" and native_bfloat16())
     try:
         if not Path(path).exists():  # a hub name: fetched once into HuggingFace's cache

@@ -27,7 +27,7 @@ def test_long_texts_are_embedded_a_few_at_a_time_within_the_token_budget(embedde
     assert isinstance(embedder, SentenceEmbedder)
     long = [f"{i}: " + TEXTS[0] * 8 for i in range(20)]  # each cut at 256 tokens
     texts = long + TEXTS * 10
-    lengths = [len(ids) for ids in embedder._encode(texts, embedder.document_prompt)["input_ids"]]
+    lengths = [len(ids) for ids in embedder._encode(texts, embedder.document_prompt)]
     batches = [texts[cut] for cut in embedder._token_bounded(lengths)]
     assert [t for b in batches for t in b] == texts
     assert {len(b) for b in batches[:3]} == {embedder.max_batch_tokens // 256}
