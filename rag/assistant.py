@@ -168,7 +168,8 @@ def build_assistant(
     EmbeddingModelMismatch when the store's vectors are another model's than EMBED_MODEL's."""
     embedder = embedder or load_embedder(settings.embed_model, settings.embed_precision)
     store = open_store(settings)
-    store.check_model(describe(embedder, settings.embed_model))
+    # In float32, the weights questions use: a process that only answers never loads the bfloat16 copy.
+    store.check_model(describe(embedder, settings.embed_model, exact=True))
     retriever = Retriever(
         store,
         embedder,
@@ -189,6 +190,6 @@ def refuse_another_models_store(settings: Settings) -> None:
     stays loaded for the assistant built next (one process); a store that is down is reported later."""
     embedder = load_embedder(settings.embed_model)
     try:
-        open_store(settings).check_model(describe(embedder, settings.embed_model))
+        open_store(settings).check_model(describe(embedder, settings.embed_model, exact=True))
     except StoreUnavailable:
         return

