@@ -70,6 +70,7 @@ eval: install
 	$(PY) -m rag.eval --qa eval/paraphrase-dev.jsonl --corpus $(EVAL)/para/corpus --store $(EVAL)/para-store
 	$(PY) -m rag.eval --qa eval/paraphrase-test.jsonl --corpus $(EVAL)/para/corpus --store $(EVAL)/para-store
 	$(PY) -m rag.eval --qa eval/followups.jsonl --corpus $(EVAL)/para/corpus --store $(EVAL)/para-store
+	$(PY) -m rag.eval --qa eval/topic-switch.jsonl --corpus $(EVAL)/para/corpus --store $(EVAL)/para-store
 	$(PY) -m rag.eval --qa $(EVAL)/squad/qa.jsonl --corpus $(EVAL)/squad/corpus --store $(EVAL)/squad-store
 	$(PY) -m rag.eval --qa $(EVAL)/hotpot/qa.jsonl --corpus $(EVAL)/hotpot/corpus --store $(EVAL)/hotpot-store
 

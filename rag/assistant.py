@@ -11,7 +11,7 @@ from llama_index.core.llms import LLM
 
 from rag.abstention import abstains
 from rag.answering import Answerer, AnswerEvent, CitationsEvent, ExtractiveAnswerer, TokenEvent, abstain
-from rag.condense import already_said, standalone_question
+from rag.condense import already_said, changed_subject, standalone_question
 from rag.embedding import load_embedder
 from rag.errors import InvalidQuestion, StoreUnavailable
 from rag.generative import GenerativeAnswerer
@@ -90,8 +90,14 @@ class Assistant:
         s = self.settings
         history = validate_history(history or [], s.max_history_turns, s.max_history_chars)
         said = already_said(text, history)
-        query = self.retriever.query(standalone_question(text, history, self.llm), intent=text, said=said)
+        standalone = standalone_question(text, history, self.llm)
+        query = self.retriever.query(standalone, intent=text, said=said)
         passages = self.retriever.retrieve(query, top_k or self.settings.top_k)
+        if standalone != text:  # read as a follow-up: unless the conversation has moved on
+            alone = self.retriever.query(text, intent=text)
+            found = self.retriever.retrieve(alone, top_k or self.settings.top_k)
+            if changed_subject(text, passages, found, self.retriever.idf(text, seen_only=True)):
+                query, passages = alone, found
         too_weak = abstains(query.asked, passages, self.retriever.idf(query.asked), s.min_relevance)
         elapsed = {"retrieve_ms": round((time.perf_counter() - started) * 1000, 1)}
         return Retrieved(query, passages, too_weak, elapsed)

@@ -7,7 +7,8 @@ import re
 
 from llama_index.core.llms import LLM
 
-from rag.models import Turn
+from rag.lexical import terms
+from rag.models import Passage, Turn
 from rag.prompt import condense_messages
 from rag.reading import normalise
 
@@ -80,3 +81,40 @@ def already_said(question: str, history: list[Turn] | None) -> frozenset[str]:
     if not history or not is_follow_up(question):
         return frozenset()
     return frozenset(normalise(re.sub(r"\[\d+\]", "", t.content)) for t in history if t.role == "assistant")
+
+
+_QUESTION_WORDS = frozenset(["who", "whom", "whose", "what", "which", "when", "where", "why", "how"])
+
+
+def own_words(question: str, idf: dict[str, float]) -> dict[str, float]:
+    """The question's words that say what it is about, by how rare each is (idf; 0 for a word the
+    store does not hold, which neither reading can find): not its question words nor the words that
+    refer back."""
+    skip = set(terms(" ".join(_REFERRING | _QUESTION_WORDS)))
+    return {t: idf.get(t, 0.0) for t in set(terms(question)) - skip}
+
+
+def covered(words: dict[str, float], passages: list[Passage]) -> float:
+    """The share of the words' weight that the best passage (its text and title) holds."""
+    total = sum(words.values())
+    if not passages or not total:
+        return 0.0
+    best = passages[0].chunk
+    held = set(terms(f"{best.title} {best.text}"))
+    return sum(w for t, w in words.items() if t in held) / total
+
+
+def changed_subject(
+    question: str, as_follow_up: list[Passage], alone: list[Passage], idf: dict[str, float]
+) -> bool:
+    """Whether a question read as a follow-up is better read alone: it says what it is about in two
+    words or more, the follow-up reading found a passage holding few of them (under 40% of their
+    weight), and the question alone found one holding clearly more (15 points more). "When do they
+    collect the honey?" after a question on troops is about honey; "Who is offering it?" names
+    nothing of its own and stays a follow-up. The thresholds were set on eval/followups.jsonl and
+    eval/topic-switch.jsonl."""
+    words = own_words(question, idf)
+    if len(words) < 2:
+        return False
+    found = covered(words, as_follow_up)
+    return found < 0.4 and covered(words, alone) >= found + 0.15

@@ -204,10 +204,14 @@ class Retriever:
             return LexicalIndex.build(chunks())
         return cached_index(self.index_dir / self.store.name, generation, chunks)
 
-    def idf(self, text: str) -> dict[str, float]:
-        """How rare each of the text's words is in the store (by the newest BM25 index built)."""
+    def idf(self, text: str, seen_only: bool = False) -> dict[str, float]:
+        """How rare each of the text's words is in the store (by the newest BM25 index built); with
+        seen_only, 0 for a word no chunk holds (else such words weigh most)."""
         index = self._lexical or self.lexical_index()
-        return {t: index.idf(t) for t in set(terms(text))}
+        return {
+            t: index.idf(t) if not seen_only or index.document_frequency.get(t) else 0.0
+            for t in set(terms(text))
+        }
 
     def retrieve(self, query: Query, top_k: int) -> list[Passage]:
         """The top_k passages for the query, best first, each with its sentences scored."""

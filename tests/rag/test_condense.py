@@ -1,6 +1,10 @@
+import shutil
+from pathlib import Path
+
 from rag.assistant import Assistant
 from rag.condense import is_follow_up, standalone_question
 from rag.models import Turn
+from tests.conftest import CORPUS, ingest_into
 
 TROOPS = "How many North Korean troops are being deployed to Russia?"
 
@@ -33,3 +37,28 @@ def test_a_question_asked_again_gets_its_answer_again(corpus_assistant: Assistan
     history = [Turn(role="user", content=question), Turn(role="assistant", content=first.answer)]
     again = corpus_assistant.ask(question, history=history)
     assert "1200" in again.answer
+
+
+HONEY = (
+    "Riverside allotment handbook.\n\n"
+    "The allotment keeps three beehives at the far end of the site. The honey is harvested once a year, "
+    "in late August, and every volunteer who helps with the harvest takes home one jar of honey."
+)
+
+
+def test_a_question_on_a_new_subject_is_not_read_as_a_follow_up_of_the_last(
+    assistant: Assistant, tmp_path: Path
+) -> None:
+    corpus = tmp_path / "docs"
+    shutil.copytree(CORPUS, corpus)
+    (corpus / "allotment.txt").write_text(HONEY)
+    ingest_into(assistant, corpus)
+    first = assistant.ask(TROOPS)
+    history = [Turn(role="user", content=TROOPS), Turn(role="assistant", content=first.answer)]
+    assert is_follow_up("When do they collect the honey?")  # "they": it could have been one
+    answer = assistant.ask("When do they collect the honey?", history=history)
+    assert not answer.abstained
+    assert answer.citations[0].source == "allotment.txt"
+    assert "late August" in answer.answer
+    follow_up = assistant.ask("Where could they be sent?", history=history)  # still about troops
+    assert follow_up.citations[0].source != "allotment.txt"
