@@ -34,10 +34,27 @@ _MONTH = (
     r"Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.?"
 )
 _ORDINAL = r"\d{1,2}(?:st|nd|rd|th)"
+_MONTH_CUES = (
+    "in",
+    "during",
+    "until",
+    "till",
+    "by",
+    "since",
+    "from",
+    "every",
+    "each",
+    "through",
+    "before",
+    "after",
+)
 _DATE = re.compile(
     rf"\b(?:{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{3,4}})?"
     rf"|\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH}(?:,?\s+\d{{3,4}})?"
     rf"|{_MONTH}\s+\d{{3,4}}"
+    # A month alone only after a word that makes it a time ("may" is also a verb), that word left out.
+    r"|(?:" + "|".join(rf"(?<=\b{w} )" for w in _MONTH_CUES) + ")"
+    rf"(?:early\s+|late\s+|mid-?\s*)?{_MONTH}"
     rf"|(?:the\s+)?(?:early\s+|late\s+|mid-?\s*)?{_ORDINAL}(?:\s+(?:and|or|to)\s+{_ORDINAL})?\s+centur(?:y|ies)"
     r"|(?:the\s+)?\d{2,4}s\b"
     r"|\d{1,4}\s*(?:BC|AD|BCE|CE)\b"

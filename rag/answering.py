@@ -119,7 +119,10 @@ def cite(chosen: list[Reading], question: str = "") -> Answer:
             Span(start=reading.start, end=reading.end, text=chunk.text[reading.start : reading.end])
         )
         span = answer_span(reading, question) if reading is marked else None
-        located = locate(chunk.text, reading.start, reading.end, span.text) if span else None
+        located = None
+        if span:  # the span's offsets are in the sentence as read (whitespace normalised): count instead
+            nth = len(re.findall(_whole_words(span.text), reading.text[: span.start]))
+            located = locate(chunk.text, reading.start, reading.end, span.text, nth)
         if located is not None:
             quote.append(located)
         text = shorten(reading.text, span.text if span else None)
@@ -131,13 +134,18 @@ def cite(chosen: list[Reading], question: str = "") -> Answer:
     return Answer(answer=" ".join(parts), citations=citations, abstained=False)
 
 
-def locate(text: str, start: int, end: int, needle: str) -> Span | None:
-    """Where the answer span sits in the chunk, tolerant of line breaks inside it."""
-    pattern = r"\s+".join(re.escape(w) for w in needle.split())
-    match = re.search(pattern, text[start:end])
-    if not match:
+def locate(text: str, start: int, end: int, needle: str, nth: int = 0) -> Span | None:
+    """Where the answer span sits in the chunk: the nth whole-word occurrence of needle in
+    text[start:end], tolerant of line breaks inside it ("Russian" is not the start of "Russians")."""
+    matches = list(re.finditer(_whole_words(needle), text[start:end]))
+    if len(matches) <= nth:
         return None
+    match = matches[nth]
     return Span(start=start + match.start(), end=start + match.end(), text=match.group())
+
+
+def _whole_words(needle: str) -> str:
+    return r"(?<!\w)" + r"\s+".join(re.escape(w) for w in needle.split()) + r"(?!\w)"
 
 
 def shorten(text: str, keep: str | None) -> str:

@@ -127,7 +127,11 @@ class PassageView(BaseModel):
     source: str = Field(description="Document path relative to the corpus root.")
     title: str = Field(description="Document title.")
     text: str = Field(description="The passage, verbatim.")
-    score: float = Field(description="Relevance of the passage to the question, 0..1.")
+    score: float = Field(
+        description="Relevance of the passage's best sentence to the question, 0..1, on the same scale "
+        "for every question (it feeds the decision to abstain). Passages come in retrieval rank order "
+        "(dense and BM25 fused, then re-ranked), which this score alone does not decide."
+    )
     chunk_id: str = Field(description="Stable id of the chunk in the store.")
     start_char: int = Field(description="Offset of the passage's first character in the source.")
     end_char: int = Field(description="Offset just past the passage's last character.")

@@ -33,3 +33,11 @@ def test_dates_numbers_and_names_are_found_in_a_sentence() -> None:
 def test_a_candidate_the_question_already_names_is_no_answer() -> None:
     sentence = "In 2005 it moved to Gateshead."
     assert [c.text for c in new_candidates(sentence, AnswerType.DATE, "Where did it move in 2005?")] == []
+
+
+def test_a_month_alone_is_a_date_only_where_a_word_makes_it_a_time() -> None:
+    found = new_candidates("Honey is harvested in late August, since 2015.", AnswerType.DATE, "When?")
+    assert [c.text for c in found] == ["late August", "2015"]
+    assert new_candidates("It may rain, as it did In June.", AnswerType.DATE, "When?")[0].text == "June"
+    held = new_candidates("It was held in May 2010.", AnswerType.DATE, "When?")
+    assert [c.text for c in held] == ["May 2010"]

@@ -1,6 +1,6 @@
 import re
 
-from rag.answering import MAX_ANSWER_WORDS, NOT_FOUND
+from rag.answering import MAX_ANSWER_WORDS, NOT_FOUND, locate
 from rag.assistant import Assistant
 from rag.models import SearchHit
 from tests.conftest import ingest_into
@@ -64,3 +64,25 @@ def test_search_gives_the_page_of_the_best_sentence_as_ask_does(assistant: Assis
     [best, *_] = assistant.search("What is the name of the keeper's cat?")
     hit = SearchHit.from_passage(1, best)
     assert hit.source == "lighthouse.pdf" and hit.start_char == 0 and hit.page == 2
+
+
+def test_the_answer_span_is_a_whole_word_not_the_start_of_a_longer_one() -> None:
+    text = "A burden for the Russians and a part of Russian\nground formations, Russian-led."
+    span = locate(text, 0, len(text), "Russian ground")
+    assert span is not None and span.text == "Russian\nground"  # the line break is kept in place
+    first = locate(text, 0, len(text), "Russian")
+    assert first is not None and text[first.start : first.end + 1] == "Russian\n"
+    second = locate(text, 0, len(text), "Russian", nth=1)
+    assert second is not None and text[second.start : second.end + 4] == "Russian-led"
+    assert locate(text, 0, len(text), "Russian", nth=2) is None
+
+
+def test_the_quote_marks_the_answer_where_the_sentence_holds_it(corpus_assistant: Assistant) -> None:
+    answer = corpus_assistant.ask("Where might the North Korean soldiers end up being sent?")
+    assert any(c.quote is not None for c in answer.citations)
+    for citation in answer.citations:
+        if citation.quote is not None:
+            q = citation.quote
+            assert citation.text[q.start : q.end] == q.text
+            before, after = citation.text[q.start - 1 : q.start], citation.text[q.end : q.end + 1]
+            assert not before.isalnum() and not after.isalnum()
