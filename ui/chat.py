@@ -20,7 +20,8 @@ RATINGS = {0: "down", 1: "up"}
 api = client.Api.from_settings(Settings())
 st.html(render.STYLE)
 state = st.session_state
-REFRESH_SECONDS = 30  # the passage count and document titles change rarely; every rerun would ask again
+# Not every rerun asks again; but after an ingestion the sidebar's counts should catch up within seconds.
+REFRESH_SECONDS = 5
 
 
 @st.cache_data(ttl=REFRESH_SECONDS, show_spinner=False)
