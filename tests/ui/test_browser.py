@@ -118,6 +118,7 @@ def test_a_reload_resumes_the_conversation_and_the_sidebar_lists_it(page, runnin
     address = page.url
     page.reload()
     page.get_by_test_id("stChatMessage").filter(has_text=TOMATOES).wait_for()
+    page.get_by_test_id("stFeedback").last.wait_for()  # the answer, drawn after the question
     assert page.url == address
     assert last_answer(page).locator(".qa-card mark").count() >= 1
     # Another tab, as another browser would be: the conversation is in the sidebar.
