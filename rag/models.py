@@ -165,7 +165,7 @@ class Span(BaseModel):
 
 
 class Citation(PassageView):
-    """A cited passage; `page` and `section` are those of its first quoted sentence when known."""
+    """A cited passage; `page` and `section` are those of the first sentence the answer quotes from it."""
 
     id: int = Field(description="The number used as [n] in the answer.")
     sentences: list[Span] = Field(
@@ -177,10 +177,11 @@ class Citation(PassageView):
 
     @classmethod
     def of(cls, number: int, passage: Passage, sentences: list[Span], quote: Span | None = None) -> Citation:
-        """A passage cited under a number; its page and section are where the first quoted sentence is."""
+        """A passage cited under a number; its page and section are where the first sentence the
+        answer quotes from it is (the lead, when it is from this passage), wherever it sits in the chunk."""
         fields = cls.fields_of(passage)
         if sentences:
-            first = min(s.start for s in sentences)
+            first = sentences[0].start
             fields |= {"page": passage.chunk.page_at(first), "section": passage.chunk.section_at(first)}
         return cls(id=number, sentences=sentences, quote=quote, **fields)
 

@@ -86,3 +86,19 @@ def test_the_quote_marks_the_answer_where_the_sentence_holds_it(corpus_assistant
             assert citation.text[q.start : q.end] == q.text
             before, after = citation.text[q.start - 1 : q.start], citation.text[q.end : q.end + 1]
             assert not before.isalnum() and not after.isalnum()
+
+
+def test_a_citation_names_the_section_of_the_sentence_the_answer_leads_with(
+    assistant: Assistant, tmp_path
+) -> None:
+    (tmp_path / "compost.md").write_text(
+        "# Compost rules\n\nThe allotment runs three compost bays. Finished compost is free for all plot "
+        "holders.\n\n## What goes in\n\nVegetable peelings, grass cuttings and cardboard.\n\n"
+        "## What never goes in\n\nCooked food and meat must never go in the compost, because they "
+        "attract rats.\n"
+    )
+    ingest_into(assistant, tmp_path)
+    answer = assistant.ask("Can leftover stew go in the compost?")
+    assert answer.answer.startswith("Cooked food and meat must never go in the compost")
+    assert len(answer.citations[0].sentences) > 1  # it also quotes sentences from earlier sections
+    assert answer.citations[0].section == "What never goes in"
