@@ -6,6 +6,7 @@ import ctypes
 import json
 import os
 import sys
+import threading
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
@@ -33,6 +34,7 @@ except OSError:  # not glibc
     _LIBC = None
 
 Precision = Literal["auto", "float32", "bfloat16"]
+_LOADING = threading.Lock()
 
 
 class SentenceEmbedder(BaseEmbedding):
@@ -101,15 +103,19 @@ class SentenceEmbedder(BaseEmbedding):
     def _encoder(self, bfloat16: bool) -> Any:
         """The transformer with float32 or bfloat16 weights, loaded at first use: a process that only
         ingests never holds the float32 copy, one that only answers never holds the bfloat16 one."""
-        if bfloat16 not in self._encoders:
-            import torch
-
-            dtype = torch.bfloat16 if bfloat16 else torch.float32
-            try:
-                self._encoders[bfloat16] = _load_encoder(self._transformer, dtype)
-            except Exception as exc:  # the loaders raise many unrelated types
-                raise EmbeddingModelError(f"cannot load embedding model {self.model_name!r}: {exc}") from exc
+        with _LOADING:  # one load, however many requests ask at once
+            if bfloat16 not in self._encoders:
+                self._encoders[bfloat16] = self._read_weights(bfloat16)
         return self._encoders[bfloat16]
+
+    def _read_weights(self, bfloat16: bool) -> Any:
+        import torch
+
+        dtype = torch.bfloat16 if bfloat16 else torch.float32
+        try:
+            return _load_encoder(self._transformer, dtype)
+        except Exception as exc:  # the loaders raise many unrelated types
+            raise EmbeddingModelError(f"cannot load embedding model {self.model_name!r}: {exc}") from exc
 
     def _encode(self, texts: list[str], prompt: str) -> list[list[int]]:
         """Token ids of the texts, cut at max_length and not yet padded."""

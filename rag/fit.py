@@ -22,7 +22,6 @@ import numpy as np
 from rag import abstention, reading
 from rag.answering import ExtractiveAnswerer
 from rag.assistant import build_assistant
-from rag.condense import already_said, standalone_question
 from rag.embedding import load_embedder
 from rag.eval import Question, answer_text, contains_answer, load_questions, short_answer, token_f1
 from rag.ingestion import ingest
@@ -54,11 +53,9 @@ def collect(qa: Path, corpus: Path, store: Path, settings: Settings, limit: int 
     ingest(corpus, assistant.store, embedder, settings.chunk_size, settings.chunk_overlap)
     cases = []
     for q in load_questions(qa)[:limit]:
-        history = list(q.history) or None
-        text = standalone_question(q.question, history)
-        query = assistant.retriever.query(text, intent=q.question, said=already_said(q.question, history))
-        passages = assistant.retriever.retrieve(query, settings.top_k)
-        cases.append(Case(q, query, passages, assistant.retriever.idf(q.question)))
+        # The same retrieval as a request's, follow-ups and changes of subject included.
+        retrieved = assistant.retrieve(q.question, list(q.history) or None, settings.top_k)
+        cases.append(Case(q, retrieved.query, retrieved.passages, assistant.retriever.idf(q.question)))
     cache.write_bytes(pickle.dumps(cases))
     return cases
 
@@ -67,7 +64,8 @@ def _code_time() -> float:
     """When retrieval last changed: cached passages older than that are stale."""
     here = Path(__file__).parent
     return max(
-        (here / name).stat().st_mtime for name in ("retrieval.py", "store.py", "lexical.py", "condense.py")
+        (here / name).stat().st_mtime
+        for name in ("retrieval.py", "store.py", "lexical.py", "condense.py", "assistant.py")
     )
 
 
