@@ -1,8 +1,9 @@
 """When the documents do not hold the answer: a decision fitted on several signals, not one threshold.
 
 The signals: how likely the best sentence answers, its margin over the next, whether it holds the kind
-of thing asked for, whether BM25 and dense retrieval agree, and how much of the question's rare words
-the passages contain at all (an answer about something the documents never name is unlikely).
+of thing asked for, whether BM25 and dense retrieval agree, how much of the question's rare words
+the passages contain at all (an answer about something the documents never name is unlikely), and the
+reader model's verdict on the sentences it read.
 """
 
 from __future__ import annotations
@@ -26,13 +27,14 @@ SIGNALS = (
     "type_missing",
     "coverage",
     "missing_rare",
+    "reader",
 )
 
 
 @lru_cache(maxsize=1)
 def _fitted() -> tuple[tuple[float, ...], float]:
     fitted = json.loads(WEIGHTS_FILE.read_text())["abstention"]
-    return tuple(float(fitted["weights"][name]) for name in SIGNALS), float(fitted["threshold"])
+    return tuple(float(fitted["weights"].get(name, 0.0)) for name in SIGNALS), float(fitted["threshold"])
 
 
 def signals(
@@ -62,6 +64,7 @@ def signals(
         1.0 if kind and readings and not readings[0].candidates else 0.0,
         coverage,
         missing / rarest,
+        max((r.checked for r in readings if r.checked is not None), default=0.0),
     )
 
 

@@ -53,9 +53,10 @@ class ExtractiveAnswerer:
 
     name = "extractive"
 
-    def __init__(self, max_sentences: int = 3, keep_ratio: float = 0.2) -> None:
+    def __init__(self, max_sentences: int = 3, keep_ratio: float = 0.03) -> None:
         self.max_sentences = max_sentences
-        # A further sentence joins only when it is nearly as likely to answer and says something new.
+        # A further sentence joins only when it is likely enough to answer and says something new. The
+        # reader model makes the lead's share sharp: 3% of it keeps a few more words than 20% did before.
         self.keep_ratio = keep_ratio
 
     def answer(self, query: Query, passages: list[Passage]) -> Answer:

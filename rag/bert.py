@@ -83,10 +83,16 @@ class Bert(nn.Module):
         self.norm = nn.LayerNorm(hidden, eps=config.get("layer_norm_eps", 1e-12), dtype=dtype)
         self.layers = nn.ModuleList(Layer(config, dtype) for _ in range(config["num_hidden_layers"]))
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        token_type_ids: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         positions = torch.arange(input_ids.shape[1])
-        # One segment: every token has token type 0.
-        x = self.word(input_ids) + self.position(positions) + self.token_type.weight[0]
+        # A sentence model reads one segment (token type 0); a reader reads a question and a sentence.
+        types = self.token_type.weight[0] if token_type_ids is None else self.token_type(token_type_ids)
+        x = self.word(input_ids) + self.position(positions) + types
         x = self.norm(x)
         mask = attention_mask.bool()[:, None, None, :]  # True where a key may be attended to
         for layer in self.layers:

@@ -13,6 +13,7 @@ from pathlib import Path
 from rag.answer_types import AnswerType, Candidate, expected_type, new_candidates
 from rag.lexical import terms
 from rag.models import Passage, ScoredSentence
+from rag.reader_model import pair_text, reader_model
 
 WEIGHTS_FILE = Path(__file__).with_name("reader_weights.json")
 
@@ -34,6 +35,7 @@ class Reading:
     features: tuple[float, ...]
     probability: float  # its share of the chance that one of the sentences read answers (they sum to 1)
     candidates: tuple[Candidate, ...]  # stretches of the asked-for kind that the question lacks
+    checked: float | None = None  # the reader model's probability that it answers, if it read it
 
 
 FEATURES = (
@@ -89,6 +91,14 @@ def weights() -> tuple[float, ...]:
     return tuple(float(fitted["weights"][name]) for name in FEATURES)
 
 
+@lru_cache(maxsize=1)
+def model_use() -> tuple[float, int]:
+    """How much the reader model's logit adds to a sentence's score, and how many sentences it reads
+    (the likeliest by the features); (0, 0) when it is not used."""
+    fitted = json.loads(WEIGHTS_FILE.read_text()).get("reader_model") or {}
+    return float(fitted.get("weight", 0.0)), int(fitted.get("checked", 0))
+
+
 def read(question: str, passages: list[Passage]) -> list[Reading]:
     """Every quotable sentence of the passages, most likely answer first; repeats (overlap) count once."""
     kind = expected_type(question)
@@ -124,12 +134,32 @@ def read(question: str, passages: list[Passage]) -> list[Reading]:
     # Scores become shares of one whole (a softmax): the weights were fitted to pick one sentence among
     # those read for a question, so only differences between a question's sentences mean anything.
     z = [sum(a * b for a, b in zip(w, row[5], strict=True)) for row in rows]
+    checked = _check(question, rows, z)
     top = max(z)
     exp = [math.exp(v - top) for v in z]
     total = sum(exp)
-    readings = [Reading(*row, e / total, found) for row, e, found in zip(rows, exp, kinds, strict=True)]
+    readings = [
+        Reading(*row, e / total, found, checked.get(i))
+        for i, (row, e, found) in enumerate(zip(rows, exp, kinds, strict=True))
+    ]
     readings.sort(key=lambda r: r.probability, reverse=True)
     return readings
+
+
+def _check(question: str, rows: list[tuple], z: list[float]) -> dict[int, float]:
+    """Let the reader model read the likeliest sentences and add its logit to their scores (in place);
+    the rest score as the least convincing of those read. Returns its probabilities by row."""
+    weight, how_many = model_use()
+    model = reader_model() if weight and how_many else None
+    if model is None:
+        return {}
+    chosen = sorted(range(len(rows)), key=lambda i: -z[i])[:how_many]
+    logits = model.logits(question, [pair_text(rows[i][0].chunk.title, rows[i][2]) for i in chosen])
+    by_row = dict(zip(chosen, logits.tolist(), strict=True))
+    floor = min(by_row.values())
+    for i in range(len(z)):
+        z[i] += weight * by_row.get(i, floor)
+    return {i: 1 / (1 + math.exp(-v)) for i, v in by_row.items()}
 
 
 def features(

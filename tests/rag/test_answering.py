@@ -2,7 +2,7 @@ import re
 
 from rag.answering import MAX_ANSWER_WORDS, NOT_FOUND, locate
 from rag.assistant import Assistant
-from rag.models import SearchHit
+from rag.models import Citation, SearchHit, Span
 from tests.conftest import ingest_into
 
 
@@ -100,5 +100,9 @@ def test_a_citation_names_the_section_of_the_sentence_the_answer_leads_with(
     ingest_into(assistant, tmp_path)
     answer = assistant.ask("Can leftover stew go in the compost?")
     assert answer.answer.startswith("Cooked food and meat must never go in the compost")
-    assert len(answer.citations[0].sentences) > 1  # it also quotes sentences from earlier sections
     assert answer.citations[0].section == "What never goes in"
+    # Were an earlier section's sentence quoted after the lead, the section would still be the lead's.
+    passage = assistant.retrieve("Can leftover stew go in the compost?", None, 5).passages[0]
+    lead, earlier = answer.citations[0].sentences[0], Span(start=17, end=55, text=passage.chunk.text[17:55])
+    assert Citation.of(1, passage, [lead, earlier]).section == "What never goes in"
+    assert Citation.of(1, passage, [earlier, lead]).section == "Compost rules"

@@ -70,3 +70,17 @@ def test_only_plain_bert_encoders_are_claimed(tmp_path: Path) -> None:
         config = json.loads((folder / "config.json").read_text())
         (folder / "config.json").write_text(json.dumps(config | change))
         assert not bert.supports(folder)
+
+
+def test_token_types_give_transformers_token_states_for_a_pair_of_texts() -> None:
+    from transformers import AutoModel, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(BUNDLED)
+    batch = tokenizer(["When did it open?"], ["The bridge opened in 1932."], return_tensors="pt")
+    assert batch["token_type_ids"].any()  # the second text is segment 1
+    with torch.inference_mode():
+        expected = AutoModel.from_pretrained(BUNDLED).eval()(**batch).last_hidden_state
+        ours = bert.load(BUNDLED)(batch["input_ids"], batch["attention_mask"], batch["token_type_ids"])
+        one_segment = bert.load(BUNDLED)(batch["input_ids"], batch["attention_mask"])
+    assert torch.allclose(ours, expected, atol=1e-4)
+    assert not torch.allclose(one_segment, expected, atol=1e-4)

@@ -120,3 +120,19 @@ def test_an_over_long_sentence_is_cut_to_the_word_limit(assistant: Assistant, tm
     words = answer.answer.split("[")[0].split()
     assert len([w for w in words if w != "…"]) <= MAX_ANSWER_WORDS
     assert "40 tonnes" in answer.answer
+
+
+def test_the_reader_model_reads_the_likeliest_sentences_and_they_lead(
+    assistant: Assistant, tmp_path: Path
+) -> None:
+    from rag.reading import model_use, read
+
+    write(tmp_path / "docs", "reactor.md", REACTOR)
+    ingest_into(assistant, tmp_path / "docs")
+    question = "How much electricity can the plant put out?"
+    readings = read(question, assistant.retrieve(question, None, 5).passages)
+    _, how_many = model_use()
+    checked = [r for r in readings if r.checked is not None]
+    assert len(checked) == min(how_many, len(readings)) > 0
+    assert readings[0].text.startswith("At full power the reactor delivers 420 megawatts")
+    assert readings[0].checked == max(r.checked for r in checked)
