@@ -17,6 +17,7 @@ class AnswerType(Enum):
     PERSON = "person"  # a person or an organisation
     PLACE = "place"
     NAME = "name"  # any proper name ("which team", "what company")
+    PHRASE = "phrase"  # whatever the reader model marks as the answer, of no kind in particular
 
 
 @dataclass(frozen=True)

@@ -60,10 +60,21 @@ class ExtractiveAnswerer:
         self.keep_ratio = keep_ratio
 
     def answer(self, query: Query, passages: list[Passage]) -> Answer:
-        readings = [r for r in read(query.asked, passages) if not any(r.text in said for said in query.said)]
-        if not readings:
+        readings = read(query.asked, passages)
+        fresh = [r for r in readings if not any(r.text in said for said in query.said)]
+        # What an earlier answer quoted may lead again when the reader model finds it the most convincing
+        # answer to the new question ("And how long does that take?" about a sentence that said so);
+        # otherwise a follow-up wants something new. A repeat never joins as a further sentence.
+        verdicts = [r.checked for r in fresh if r.checked is not None]
+        again = [
+            r
+            for r in readings
+            if r not in fresh and r.checked is not None and r.checked >= max(verdicts, default=0.0)
+        ]
+        leads = [r for r in readings if r in fresh or r in again]
+        if not leads:
             return abstain()
-        return cite(self.choose(readings), query.asked)
+        return cite(self.choose([leads[0], *[r for r in fresh if r is not leads[0]]]), query.asked)
 
     def choose(self, readings: list[Reading]) -> list[Reading]:
         """The lead sentence, then others only when likely enough and not a repeat of what is chosen."""
@@ -109,7 +120,7 @@ def cite(chosen: list[Reading], question: str = "") -> Answer:
     cited: dict[str, tuple[Passage, list[Span], list[Span]]] = {}  # passage, sentences, quote
     parts: list[str] = []
     # Only the lead's span is marked: one in a later sentence is more often wrong than right (measured).
-    marked = chosen[0] if chosen and chosen[0].candidates else None
+    marked = chosen[0] if chosen else None
     for reading in chosen:
         chunk = reading.passage.chunk
         if chunk.id not in numbers:

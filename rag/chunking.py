@@ -178,18 +178,78 @@ _LINE_END = re.compile(r"\n(?=[ \t]*[A-Z])")
 _HEADING_LINE = re.compile(r"[ \t]*[A-Z0-9][^\n]*")
 
 
+_JOINING = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "and",
+        "or",
+        "but",
+        "nor",
+        "of",
+        "in",
+        "on",
+        "at",
+        "to",
+        "by",
+        "for",
+        "from",
+        "with",
+        "into",
+        "onto",
+        "than",
+        "that",
+        "which",
+        "who",
+        "as",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "has",
+        "have",
+        "had",
+        "its",
+        "their",
+        "his",
+        "her",
+        "our",
+        "your",
+        "my",
+        "this",
+        "these",
+        "those",
+    ]
+)
+
+
 def _after_heading_lines(text: str) -> list[re.Match[str]]:
-    """Line ends that close a heading: a short line, capitalised at both ends and without a full stop,
-    followed by a capitalised line (PDFs and plain text put headings right above their paragraph)."""
+    """Line ends that close a heading: a short line without a full stop, capitalised at both ends or
+    standing right after a sentence's end, followed by a capitalised line (PDFs and plain text put
+    headings right above their paragraph)."""
     found = []
     for match in _LINE_END.finditer(text):
-        line = text[text.rfind("\n", 0, match.start()) + 1 : match.start()].strip()
+        line_start = text.rfind("\n", 0, match.start()) + 1
+        line = text[line_start : match.start()].strip()
+        before = text[: max(0, line_start - 1)].rstrip(" \t")
+        previous = before[before.rfind("\n") + 1 :].strip()
         words = line.split()
+        # A heading in sentence case ("Climbing the tower") is told from a wrapped line of prose by
+        # where it sits: right after a sentence has ended, or after a blank line.
+        # (A wrapped line that breaks after "in", "the" or "and" is prose, whatever its length.)
+        after_a_sentence = (
+            bool(words)
+            and (not previous or previous.endswith((".", "!", "?", ":")))
+            and words[-1].lower() not in _JOINING
+        )
         if (
             words
             and len(words) <= 8
             and _HEADING_LINE.fullmatch(line)
-            and words[-1][:1].isupper()
+            and (words[-1][:1].isupper() or (len(words) <= 6 and after_a_sentence))
             and not line.endswith((".", "!", "?", ":", ";", ","))
         ):
             found.append(match)

@@ -196,8 +196,14 @@ def features(
 
 
 def answer_span(reading: Reading, question: str) -> Candidate | None:
-    """The stretch of the sentence that answers, when the question asks for a kind of thing the sentence
-    holds: the candidate nearest the words the sentence shares with the question."""
+    """The stretch of the sentence that answers: where the reader model's span head marks it, else, when
+    the question asks for a kind of thing the sentence holds, the candidate nearest the question's words."""
+    model = reader_model()
+    if model is not None:
+        found = model.span(question, reading.passage.chunk.title, reading.text)
+        if found is not None and found[1] > found[0]:
+            start, end = found
+            return Candidate(start, end, reading.text[start:end], AnswerType.PHRASE)
     if not reading.candidates:
         return None
     asked = set(terms(question))

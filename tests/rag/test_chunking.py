@@ -120,3 +120,17 @@ def test_a_document_read_whole_chunks_as_its_pages_do() -> None:
     streamed = list(chunk_stream(long_stream(pages, []), chunk_size=64, chunk_overlap=16))
     assert chunk_document(whole, chunk_size=64, chunk_overlap=16) == streamed
     assert {c.page for c in streamed} == set(range(1, 41))
+
+
+def test_a_heading_in_sentence_case_after_a_sentence_is_a_sentence_of_its_own() -> None:
+    text = (
+        "The lighthouse stands on the cape.\nClimbing the tower\nGuided climbs leave every hour.\n"
+        "The lens was made in\nSweden by Oskarsson. It was lit\nEvery night since."
+    )
+    assert [s.text for s in split_sentences(text)] == [
+        "The lighthouse stands on the cape.",
+        "Climbing the tower",  # a PDF's heading, not the start of the next sentence
+        "Guided climbs leave every hour.",
+        "The lens was made in\nSweden by Oskarsson.",  # a line of prose that wraps
+        "It was lit\nEvery night since.",
+    ]

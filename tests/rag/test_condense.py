@@ -1,6 +1,8 @@
 import shutil
 from pathlib import Path
 
+import pytest
+
 from rag.assistant import Assistant
 from rag.condense import is_follow_up, standalone_question
 from rag.models import Turn
@@ -62,3 +64,42 @@ def test_a_question_on_a_new_subject_is_not_read_as_a_follow_up_of_the_last(
     assert "late August" in answer.answer
     follow_up = assistant.ask("Where could they be sent?", history=history)  # still about troops
     assert follow_up.citations[0].source != "allotment.txt"
+
+
+LIGHTHOUSE = """# Harbor Lantern Lighthouse
+
+The Harbor Lantern Lighthouse stands on the northern cape of Velmora Island. It was first lit in the
+spring after the great storm of 1893.
+
+## Climbing the tower
+
+Guided climbs leave from the museum door every hour. Children under eight may not climb the tower.
+The spiral staircase has exactly 217 steps, and the climb takes about twelve minutes.
+
+## The lens
+
+The lens was made by the Oskarsson glassworks in 1894. On a clear day you can see Mount Orrel.
+"""
+
+
+@pytest.mark.parametrize(
+    ("first", "follow_up", "fact"),
+    [
+        (
+            "How many stairs are there up to the top of the lighthouse?",
+            "And how long does that take?",
+            "twelve",
+        ),
+        ("Which company made the lighthouse lens?", "What year was it made?", "1894"),
+    ],
+)
+def test_a_follow_up_about_what_the_last_answer_said_gets_that_sentence_again(
+    assistant: Assistant, tmp_path: Path, first: str, follow_up: str, fact: str
+) -> None:
+    (tmp_path / "lighthouse.md").write_text(LIGHTHOUSE)
+    ingest_into(assistant, tmp_path)
+    answer = assistant.ask(first)
+    history = [Turn(role="user", content=first), Turn(role="assistant", content=answer.answer)]
+    assert fact in answer.answer  # the first answer already said it
+    again = assistant.ask(follow_up, history=history)
+    assert fact in again.answer.split(" [")[0]

@@ -50,12 +50,35 @@ def test_each_pair_is_read_once_however_often_it_is_asked() -> None:
     assert len(model._cache) == cached
 
 
+@pytest.mark.parametrize(
+    ("question", "sentence", "answer"),
+    [
+        ("How long is the bridge?", "Its main span is 503 metres long.", "503 metres"),
+        ("Who designed the bridge?", "The bridge was designed by John Bradfield in 1923.", "John Bradfield"),
+        (
+            "What is pumped round the cooling loop?",
+            "The cooling loop uses heavy water from the lake.",
+            "heavy water",
+        ),
+    ],
+)
+def test_the_span_head_marks_the_answer_inside_the_sentence(
+    question: str, sentence: str, answer: str
+) -> None:
+    found = reader_model().span(question, "Harbour Bridge", sentence)
+    assert found is not None
+    assert sentence[found[0] : found[1]] == answer
+
+
 def test_the_lower_layers_are_the_embedding_models_own() -> None:
     ours = reader_model().encoder
     bundled = bert.load(base_folder(), ours.word.weight.dtype)
     assert torch.equal(ours.layers[0].query.weight, bundled.layers[0].query.weight)
     trained = len(ours.layers) - train_reader.TRAINED_LAYERS
     assert not torch.equal(ours.layers[trained].query.weight, bundled.layers[trained].query.weight)
+    spans, _ = reader_model().spans
+    assert spans.layers[0] is ours.layers[0]  # held once, shared with the sentence reader
+    assert not torch.equal(spans.layers[trained].query.weight, ours.layers[trained].query.weight)
 
 
 NEEDS_SHARED = pytest.mark.skipif(not (SHARED_EVAL / "squad-v1.1").exists(), reason="needs ../shared/eval")
@@ -85,10 +108,11 @@ def test_the_held_out_articles_include_every_article_our_own_questions_ask_about
     assert {file_name(t.replace("_", " ")) for t in held} >= wiki5
 
 
-def test_weights_file_holds_only_the_trained_layers_and_the_head() -> None:
+@pytest.mark.parametrize("name", ["reader_model.safetensors", "reader_span.safetensors"])
+def test_weights_files_hold_only_the_trained_layers_and_the_head(name: str) -> None:
     from safetensors import safe_open
 
-    with safe_open(Path(__file__).parents[2] / "rag" / "reader_model.safetensors", framework="pt") as f:
+    with safe_open(Path(__file__).parents[2] / "rag" / name, framework="pt") as f:
         keys = set(f.keys())
     layers = {k.split(".")[1] for k in keys if k.startswith("layers.")}
     assert layers == {"3", "4", "5"} and {"head.weight", "head.bias"} <= keys

@@ -136,3 +136,10 @@ def test_the_reader_model_reads_the_likeliest_sentences_and_they_lead(
     assert len(checked) == min(how_many, len(readings)) > 0
     assert readings[0].text.startswith("At full power the reactor delivers 420 megawatts")
     assert readings[0].checked == max(r.checked for r in checked)
+
+
+def test_a_what_question_gets_its_answer_marked_too(assistant: Assistant, tmp_path: Path) -> None:
+    answer = ask(assistant, tmp_path, {"reactor.md": REACTOR}, "What liquid goes round the cooling circuits?")
+    [quote] = [c.quote for c in answer.citations if c.quote is not None]
+    assert quote.text == "heavy\nwater"  # offsets into the document as written, line break and all
+    assert answer.answer.startswith("The cooling loop uses heavy water")
