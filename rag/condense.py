@@ -7,6 +7,7 @@ import re
 
 from llama_index.core.llms import LLM
 
+from rag.answering import NOT_FOUND
 from rag.lexical import terms
 from rag.models import Passage, Turn
 from rag.prompt import condense_messages
@@ -55,7 +56,15 @@ def standalone_question(question: str, history: list[Turn] | None, llm: LLM | No
     """The question as retrieval should see it: a follow-up is rewritten by the LLM when there is one,
     else followed by the previous question, which only resolves what the new one refers to."""
     history = (history or [])[-CONDENSE_TURNS:]
-    previous = [t.content.strip() for t in history if t.role == "user" and t.content.strip()]
+    # A question the documents could not answer has nothing a follow-up could refer back to: read with
+    # it, "Back to the lighthouse: what can you see from it?" after a request for a poem found nothing.
+    previous = [
+        t.content.strip()
+        for i, t in enumerate(history)
+        if t.role == "user"
+        and t.content.strip()
+        and not (i + 1 < len(history) and history[i + 1].content.startswith(NOT_FOUND))
+    ]
     if not previous or not is_follow_up(question):
         return question
     if llm is not None:

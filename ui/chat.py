@@ -17,11 +17,21 @@ from ui import client, render
 HISTORY_EXCHANGES = 3  # earlier questions and answers sent along, so follow-ups are understood
 RATINGS = {0: "down", 1: "up"}
 
-api = client.Api.from_settings(Settings())
+settings = Settings()
+api = client.Api.from_settings(settings)
 st.html(render.STYLE)
 state = st.session_state
 # Not every rerun asks again; but after an ingestion the sidebar's counts should catch up within seconds.
 REFRESH_SECONDS = 5
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def question_limit(_api: client.Api, url: str) -> int:
+    """The server's longest accepted question (GET /config); this process's setting if it cannot say."""
+    try:
+        return int(_api.config()["max_question_chars"])
+    except (client.ServerError, client.ServerUnreachable, KeyError, ValueError):
+        return settings.max_question_chars
 
 
 @st.cache_data(ttl=REFRESH_SECONDS, show_spinner=False)
@@ -260,5 +270,7 @@ if not state.exchanges and not pending:
     empty_state()
 for exchange in state.exchanges:
     show_exchange(exchange)
-if question := st.chat_input("Ask a question about the documents") or pending:
+# The box stops at the server's limit: an over-long question is never typed only to be refused and lost.
+asked = st.chat_input("Ask a question about the documents", max_chars=question_limit(api, api.url))
+if question := asked or pending:
     ask(question)

@@ -97,7 +97,9 @@ def follow_job() -> None:
 
 
 def show_report(report: dict[str, Any], full: bool) -> None:
-    st.subheader("Last ingestion" + (" (full rebuild)" if full else ""))
+    # Only runs started from this page report here: `make ingest` and other clients' runs change the
+    # document list above, not this summary, so it says whose run it is.
+    st.subheader("Last ingestion from this page" + (" (full rebuild)" if full else ""))
     # A full rebuild re-embeds every stored document: "changed" would say they all changed.
     rewritten = "re-embedded" if full else "changed"
     counts = [

@@ -3,6 +3,7 @@ from pathlib import Path
 
 import pytest
 
+from rag.answering import NOT_FOUND
 from rag.assistant import Assistant
 from rag.condense import is_follow_up, standalone_question
 from rag.models import Turn
@@ -103,3 +104,15 @@ def test_a_follow_up_about_what_the_last_answer_said_gets_that_sentence_again(
     assert fact in answer.answer  # the first answer already said it
     again = assistant.ask(follow_up, history=history)
     assert fact in again.answer.split(" [")[0]
+
+
+def test_a_question_the_documents_could_not_answer_is_not_what_a_follow_up_refers_to() -> None:
+    history = [
+        Turn(role="user", content="Which company made the lighthouse lens?"),
+        Turn(role="assistant", content="The lens was made by the Oskarsson glassworks in 1894. [1]"),
+        Turn(role="user", content="Write me a short poem about cats"),
+        Turn(role="assistant", content=NOT_FOUND),
+    ]
+    question = "Back to the lighthouse: what mountain can you see from it?"
+    assert standalone_question(question, history) == f"{question} Which company made the lighthouse lens?"
+    assert standalone_question(question, history[2:]) == question

@@ -33,7 +33,7 @@ def test_chat_shows_the_answer_with_linked_markers_and_highlighted_citations(
     anchor = re.search(r'href="#([^"]+)"', answer).group(1)
     assert f'id="{anchor}"' in cards
     assert "north-korean-troops-to-russia.txt" in cards
-    assert re.search(r"<mark>[^<]*defence pact", cards)
+    assert re.search(r"<mark>(<strong>)?[^<]*defence pact", cards)  # the sentence, the answer in bold
 
 
 def test_chat_keeps_the_conversation(monkeypatch, live_server: str) -> None:
@@ -168,3 +168,18 @@ def test_chat_says_when_the_server_cut_an_answer_short(monkeypatch, tmp_path, fa
     finally:
         server.kill()
         server.wait(timeout=30)
+
+
+def test_the_question_box_stops_at_the_servers_question_limit(monkeypatch, live_server: str) -> None:
+    monkeypatch.setenv("MAX_QUESTION_CHARS", "120")  # the chat's own setting: the server's wins
+    app = run_app(monkeypatch, live_server)
+    assert (
+        app.chat_input[0].proto.max_chars == httpx.get(f"{live_server}/config").json()["max_question_chars"]
+    )
+    assert app.chat_input[0].proto.max_chars != 120
+
+
+def test_the_question_box_keeps_its_own_limit_when_the_server_is_unreachable(monkeypatch) -> None:
+    monkeypatch.setenv("MAX_QUESTION_CHARS", "120")
+    app = run_app(monkeypatch, f"http://127.0.0.1:{free_port()}")
+    assert app.chat_input[0].proto.max_chars == 120
