@@ -51,8 +51,8 @@ def test_squad_dev_quality_floor(dev_assistant: Assistant) -> None:
     scores = scores_of(dev_assistant, SQUAD / "dev.jsonl")
     assert scores.hit_at_1 >= 0.90
     assert scores.hit_at_5 >= 0.97
-    assert scores.answer_accuracy >= 0.85
-    assert scores.short_f1 >= 0.30
+    assert scores.answer_accuracy >= 0.88
+    assert scores.short_f1 >= 0.45  # the reader model's span head: 0.53 (0.36 without it)
     assert scores.abstain_answerable <= 0.03
     assert scores.structure_quoted == 0
 
@@ -60,7 +60,8 @@ def test_squad_dev_quality_floor(dev_assistant: Assistant) -> None:
 @pytest.mark.slow
 def test_everyday_words_questions_quality_floor(dev_assistant: Assistant) -> None:
     scores = scores_of(dev_assistant, PARAPHRASE_DEV)
-    assert scores.answer_accuracy >= 0.72
+    assert scores.answer_accuracy >= 0.80
+    assert scores.short_f1 >= 0.40
     assert scores.abstain_answerable <= 0.05
     assert scores.abstain_off_topic is not None and scores.abstain_off_topic >= 0.8
     assert scores.structure_quoted == 0
@@ -69,4 +70,4 @@ def test_everyday_words_questions_quality_floor(dev_assistant: Assistant) -> Non
 @pytest.mark.slow
 def test_follow_ups_quality_floor(dev_assistant: Assistant) -> None:
     scores = scores_of(dev_assistant, FOLLOW_UPS)
-    assert scores.answer_accuracy >= 0.75
+    assert scores.answer_accuracy >= 0.83
