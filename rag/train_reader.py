@@ -11,7 +11,7 @@ other sentences of that paragraph and two of other paragraphs of the article (la
 that every figure the README reports is measured on questions the model never saw: the 1,500 measured
 SQuAD questions, the 500 that `rag.fit` fits on, and every question on the held-out articles (the five
 of squad2-wiki5, which our everyday-words questions ask about, and six more, see `held_out`). About
-6,000 questions, 38,000 pairs; the sentence reader takes about 15 minutes on 2 cores, the span
+6,000 questions, 38,000 pairs; the sentence reader took 21 minutes on 2 busy cores, the span
 head about 8.
 """
 
