@@ -61,20 +61,23 @@ class ExtractiveAnswerer:
 
     def answer(self, query: Query, passages: list[Passage]) -> Answer:
         readings = read(query.asked, passages)
-        fresh = [r for r in readings if not any(r.text in said for said in query.said)]
+        said = [any(r.text in earlier for earlier in query.said) for r in readings]
+        fresh = [r for r, repeat in zip(readings, said, strict=True) if not repeat]
         # What an earlier answer quoted may lead again when the reader model finds it the most convincing
         # answer to the new question ("And how long does that take?" about a sentence that said so);
         # otherwise a follow-up wants something new. A repeat never joins as a further sentence.
-        verdicts = [r.checked for r in fresh if r.checked is not None]
-        again = [
-            r
-            for r in readings
-            if r not in fresh and r.checked is not None and r.checked >= max(verdicts, default=0.0)
-        ]
-        leads = [r for r in readings if r in fresh or r in again]
-        if not leads:
+        best_fresh = max((r.checked for r in fresh if r.checked is not None), default=0.0)
+        lead = next(
+            (
+                r
+                for r, repeat in zip(readings, said, strict=True)
+                if not repeat or (r.checked is not None and r.checked >= best_fresh)
+            ),
+            None,
+        )
+        if lead is None:
             return abstain()
-        return cite(self.choose([leads[0], *[r for r in fresh if r is not leads[0]]]), query.asked)
+        return cite(self.choose([lead, *[r for r in fresh if r is not lead]]), query.asked)
 
     def choose(self, readings: list[Reading]) -> list[Reading]:
         """The lead sentence, then others only when likely enough and not a repeat of what is chosen."""

@@ -83,19 +83,24 @@ class Bert(nn.Module):
         self.norm = nn.LayerNorm(hidden, eps=config.get("layer_norm_eps", 1e-12), dtype=dtype)
         self.layers = nn.ModuleList(Layer(config, dtype) for _ in range(config["num_hidden_layers"]))
 
+    def embed(self, input_ids: torch.Tensor, token_type_ids: torch.Tensor | None = None) -> torch.Tensor:
+        """The token embeddings the first layer reads."""
+        positions = torch.arange(input_ids.shape[1])
+        # A sentence model reads one segment (token type 0); a reader reads a question and a sentence.
+        types = self.token_type.weight[0] if token_type_ids is None else self.token_type(token_type_ids)
+        return self.norm(self.word(input_ids) + self.position(positions) + types)
+
     def forward(
         self,
         input_ids: torch.Tensor,
         attention_mask: torch.Tensor,
         token_type_ids: torch.Tensor | None = None,
+        layers: nn.ModuleList | None = None,
     ) -> torch.Tensor:
-        positions = torch.arange(input_ids.shape[1])
-        # A sentence model reads one segment (token type 0); a reader reads a question and a sentence.
-        types = self.token_type.weight[0] if token_type_ids is None else self.token_type(token_type_ids)
-        x = self.word(input_ids) + self.position(positions) + types
-        x = self.norm(x)
+        """layers: other layers to run instead of the model's own (a reader's head sharing its lower ones)."""
+        x = self.embed(input_ids, token_type_ids)
         mask = attention_mask.bool()[:, None, None, :]  # True where a key may be attended to
-        for layer in self.layers:
+        for layer in self.layers if layers is None else layers:
             x = layer(x, mask)
         return x
 

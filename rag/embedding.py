@@ -65,7 +65,7 @@ class SentenceEmbedder(BaseEmbedding):
         read when first used, in the precision that use needs."""
         root = Path(folder)
         modules = _json(root / "modules.json", [])
-        transformer = root / modules[0]["path"] if modules else root  # "" or e.g. 0_Transformer
+        transformer = transformer_folder(root)
         pooling_dir = next((m["path"] for m in modules if m["type"].endswith("Pooling")), "1_Pooling")
         pooling = _json(root / pooling_dir / "config.json", {})
         prompts = _json(root / "config_sentence_transformers.json", {}).get("prompts") or {}
@@ -220,6 +220,12 @@ def _head_module(folder: Path, kind: str) -> Any:
     module_name, _, class_name = config.get("activation_function", "torch.nn.Tanh").rpartition(".")
     activation = getattr(importlib.import_module(module_name), class_name)()
     return torch.nn.Sequential(linear, activation).eval()
+
+
+def transformer_folder(root: Path) -> Path:
+    """Where a sentence-transformers folder keeps its transformer: "" or e.g. 0_Transformer."""
+    modules = _json(root / "modules.json", [])
+    return root / modules[0]["path"] if modules else root
 
 
 def _json(path: Path, default: Any) -> Any:

@@ -19,7 +19,6 @@ from pathlib import Path
 
 import numpy as np
 
-import rag.reader_model
 from rag import abstention, reading
 from rag.answering import ExtractiveAnswerer
 from rag.assistant import build_assistant
@@ -158,7 +157,9 @@ MODEL_CHECKS = 6  # sentences the reader model reads per question: about 30 ms o
 def model_weight(cases: list[Case], out: Path, fitted: dict) -> tuple[float, float]:
     """The weight of the reader model's logit that best picks the lead sentence; written to out."""
     tried = {}
-    rag.reader_model._CACHE_SIZE = 1 << 20  # every weight reads the same pairs: read them once
+    model = reader_model()
+    if model is not None:
+        model.cache_size = 1 << 20  # every weight reads the same pairs: read them once
     for weight in MODEL_WEIGHTS:
         fitted["reader_model"] = {"weight": weight, "checked": MODEL_CHECKS}
         out.write_text(json.dumps(fitted, indent=1) + "\n")

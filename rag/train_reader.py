@@ -27,7 +27,7 @@ from typing import Any
 
 from rag.chunking import split_sentences
 from rag.evalsets import SHARED_EVAL, SQUAD_SAMPLE, SQUAD_SEED, file_name
-from rag.reader_model import MAX_TOKENS, SPAN_WEIGHTS, WEIGHTS, base_folder, pair_text
+from rag.reader_model import SPAN_WEIGHTS, WEIGHTS, base_folder, encode, fill, pair_text, tokenizer
 
 TRAINED_LAYERS = 3  # the top layers trained; the lower ones stay the embedding model's
 QUESTIONS_PER_STEP = 4
@@ -97,17 +97,12 @@ def _trainable(start_from: Path | None) -> tuple[Any, int, list[Any]]:
     """The bundled encoder in float32 (its top layers from start_from, if given), how many lower layers
     stay frozen, and the parameters to train."""
     import torch
-    from safetensors import safe_open
 
     from rag import bert
 
     model = bert.load(base_folder(), torch.float32)
     if start_from is not None:
-        tensors = model.state_dict()
-        with safe_open(start_from, framework="pt") as file, torch.no_grad():
-            for key in file.keys():  # noqa: SIM118 (safe_open is not a dict)
-                if key.startswith("layers."):
-                    tensors[key].copy_(file.get_tensor(key))
+        fill(model.layers, torch.nn.Linear(model.word.embedding_dim, 1), start_from)  # its head unused
     frozen = len(model.layers) - TRAINED_LAYERS
     for p in model.parameters():
         p.requires_grad = False
@@ -117,34 +112,20 @@ def _trainable(start_from: Path | None) -> tuple[Any, int, list[Any]]:
     return model, frozen, trained
 
 
-def _tokenizer() -> Any:
-    from tokenizers import Tokenizer
-
-    tokenizer = Tokenizer.from_file(str(base_folder() / "tokenizer.json"))
-    tokenizer.no_padding()
-    tokenizer.enable_truncation(MAX_TOKENS)
-    return tokenizer
-
-
-def _states(model: Any, frozen: int, encodings: list[Any]) -> tuple[Any, Any]:
-    """The top layer's token states of a batch of encoded pairs, and its attention mask."""
+def _states(model: Any, frozen: int, pairs: list[tuple[str, str]], tokenize: Any) -> tuple[Any, Any, list]:
+    """The top layer's token states of a batch of (question, text) pairs, its attention mask and the
+    pairs' encodings."""
     import torch
 
-    width = max(len(e.ids) for e in encodings)
-    ids = torch.zeros((len(encodings), width), dtype=torch.long)
-    types, mask = torch.zeros_like(ids), torch.zeros_like(ids)
-    for row, e in enumerate(encodings):
-        ids[row, : len(e.ids)] = torch.tensor(e.ids)
-        types[row, : len(e.ids)] = torch.tensor(e.type_ids)
-        mask[row, : len(e.ids)] = 1
-    x = model.norm(model.word(ids) + model.position(torch.arange(width)) + model.token_type(types))
+    ids, types, mask, encodings = encode(tokenize, pairs)
+    x = model.embed(ids, types)
     attend = mask.bool()[:, None, None, :]
     with torch.no_grad():  # the lower layers are not trained: no graph through them
         for layer in model.layers[:frozen]:
             x = layer(x, attend)
     for layer in model.layers[frozen:]:
         x = layer(x, attend)
-    return x, mask
+    return x, mask, encodings
 
 
 def _fit(loss_of: Any, items: list[Any], per_step: int, epochs: float, trained: list[Any], head: Any) -> None:
@@ -195,14 +176,14 @@ def train_sentences(rows: list[dict], epochs: float, out: Path) -> None:
     from torch import nn
 
     torch.manual_seed(0)
-    tokenizer = _tokenizer()
+    tokenize = tokenizer()
     model, frozen, trained = _trainable(None)
     head = nn.Linear(model.word.embedding_dim, 1)
 
     def loss_of(groups: list[dict]) -> Any:
         pairs = [(g["question"], pair_text(g["title"], t)) for g in groups for t, _ in g["pairs"]]
         labels = torch.tensor([float(label) for g in groups for _, label in g["pairs"]])
-        states, mask = _states(model, frozen, tokenizer.encode_batch(pairs))
+        states, mask, _ = _states(model, frozen, pairs, tokenize)
         weights = mask.unsqueeze(-1).float()
         scores = head((states * weights).sum(1) / weights.sum(1)).squeeze(-1)
         # The answering sentence is one in seven: weigh it twice so the head does not learn "never".
@@ -220,7 +201,7 @@ def train_spans(rows: list[dict], epochs: float, out: Path, start_from: Path = W
     from torch import nn
 
     torch.manual_seed(0)
-    tokenizer = _tokenizer()
+    tokenize = tokenizer()
     model, frozen, trained = _trainable(start_from)
     head = nn.Linear(model.word.embedding_dim, 2)
     items = []
@@ -231,8 +212,7 @@ def train_spans(rows: list[dict], epochs: float, out: Path, start_from: Path = W
         items.append((r["question"], text, shift + r["span"][0], shift + r["span"][1]))
 
     def loss_of(batch: list[tuple[str, str, int, int]]) -> Any:
-        encodings = tokenizer.encode_batch([(q, t) for q, t, _, _ in batch])
-        states, _ = _states(model, frozen, encodings)
+        states, _, encodings = _states(model, frozen, [(q, t) for q, t, _, _ in batch], tokenize)
         inside = torch.zeros(states.shape[:2], dtype=torch.bool)
         starts, ends, kept = [], [], []
         for row, (e, (_, _, a, b)) in enumerate(zip(encodings, batch, strict=True)):

@@ -76,9 +76,9 @@ def test_the_lower_layers_are_the_embedding_models_own() -> None:
     assert torch.equal(ours.layers[0].query.weight, bundled.layers[0].query.weight)
     trained = len(ours.layers) - train_reader.TRAINED_LAYERS
     assert not torch.equal(ours.layers[trained].query.weight, bundled.layers[trained].query.weight)
-    spans, _ = reader_model().spans
-    assert spans.layers[0] is ours.layers[0]  # held once, shared with the sentence reader
-    assert not torch.equal(spans.layers[trained].query.weight, ours.layers[trained].query.weight)
+    span_layers, _ = reader_model().spans
+    assert span_layers[0] is ours.layers[0]  # held once, shared with the sentence reader
+    assert not torch.equal(span_layers[trained].query.weight, ours.layers[trained].query.weight)
 
 
 NEEDS_SHARED = pytest.mark.skipif(not (SHARED_EVAL / "squad-v1.1").exists(), reason="needs ../shared/eval")
