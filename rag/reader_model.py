@@ -80,8 +80,18 @@ class ReaderModel:
     def __init__(self, encoder: Any, head: Any, spans: tuple[Any, Any] | None = None) -> None:
         self.encoder, self.head, self.tokenizer = encoder, head, tokenizer()
         self.spans = spans  # (top layers, head) that mark the answer in a sentence, if installed
+        # The span head runs its own top layers over lower layers it shares with the sentence head: a
+        # sentence just scored hands over its lower layers' states instead of computing them again.
+        self.shared = 0
+        while (
+            spans
+            and self.shared < len(encoder.layers)
+            and spans[0][self.shared] is encoder.layers[self.shared]
+        ):
+            self.shared += 1
         self.cache_size = 4096  # pairs kept: the answerer and the abstention read the same sentences
         self._cache: OrderedDict[tuple[str, str], float] = OrderedDict()
+        self._lower: OrderedDict[tuple[str, str], Any] = OrderedDict()  # the last few questions' pairs
         self._lock = threading.Lock()
 
     def logits(self, question: str, texts: list[str]) -> np.ndarray:
@@ -108,8 +118,14 @@ class ReaderModel:
         layers, head = self.spans
         text = pair_text(title, sentence)
         ids, types, mask, encodings = encode(self.tokenizer, [(question, text)])
+        length = len(encodings[0].ids)
+        with self._lock:
+            lower = self._lower.get((question, text))
         with torch.inference_mode():
-            start, end = head(self.encoder(ids, mask, types, layers).float())[0].unbind(-1)
+            if lower is None:
+                lower = self._run(self.encoder.embed(ids, types), mask, layers[: self.shared])[:, :length]
+            x = self._run(lower, mask[:, :length], layers[self.shared :])
+            start, end = head(x.float())[0].unbind(-1)
         offsets, sequence = encodings[0].offsets, encodings[0].sequence_ids
         shift = len(text) - len(sentence)  # the sentence follows the title in the pair
         inside = [
@@ -119,18 +135,33 @@ class ReaderModel:
         ]
         if not inside or offsets[inside[-1]][1] < len(text):  # cut at MAX_TOKENS: the answer may be past it
             return None
-        best = max(
-            ((i, j) for i in inside for j in inside if i <= j < i + MAX_SPAN_TOKENS),
-            key=lambda ij: float(start[ij[0]] + end[ij[1]]),
-        )
-        return offsets[best[0]][0] - shift, offsets[best[1]][1] - shift
+        # Every start and end inside the sentence at once: end not before start, at most MAX_SPAN_TOKENS.
+        at = torch.tensor(inside)
+        pair = start[at][:, None] + end[at][None, :]
+        gap = at[None, :] - at[:, None]
+        pair[(gap < 0) | (gap >= MAX_SPAN_TOKENS)] = float("-inf")
+        first, last = divmod(int(pair.argmax()), len(inside))
+        return offsets[inside[first]][0] - shift, offsets[inside[last]][1] - shift
+
+    def _run(self, x: Any, mask: Any, layers: Any) -> Any:
+        keep = mask.bool()[:, None, None, :]
+        for layer in layers:
+            x = layer(x, keep)
+        return x
 
     def _score(self, question: str, texts: list[str]) -> list[float]:
         import torch
 
-        ids, types, mask, _ = encode(self.tokenizer, [(question, t) for t in texts])
+        ids, types, mask, encodings = encode(self.tokenizer, [(question, t) for t in texts])
         with torch.inference_mode():
-            states = self.encoder(ids, mask, types).float()
+            layers = self.encoder.layers
+            lower = self._run(self.encoder.embed(ids, types), mask, layers[: self.shared])
+            states = self._run(lower, mask, layers[self.shared :]).float()
+            with self._lock:
+                for row, (text, e) in enumerate(zip(texts, encodings, strict=True) if self.shared else ()):
+                    self._lower[(question, text)] = lower[row : row + 1, : len(e.ids)].clone()
+                while len(self._lower) > 32:
+                    self._lower.popitem(last=False)
             weights = mask.unsqueeze(-1).float()
             pooled = (states * weights).sum(1) / weights.sum(1)
             return self.head(pooled).squeeze(-1).tolist()

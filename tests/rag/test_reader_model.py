@@ -70,6 +70,18 @@ def test_the_span_head_marks_the_answer_inside_the_sentence(
     assert sentence[found[0] : found[1]] == answer
 
 
+def test_a_span_after_scoring_reuses_the_lower_layers_and_marks_the_same_words() -> None:
+    model = reader_model()
+    question, sentence = "Who designed the bridge?", "The bridge was designed by John Bradfield in 1923."
+    pair = (question, pair_text("Harbour Bridge", sentence))
+    model._lower.clear()
+    model._cache.pop(pair, None)
+    cold = model.span(question, "Harbour Bridge", sentence)
+    model.logits(question, [pair[1]])
+    assert pair in model._lower
+    assert model.span(question, "Harbour Bridge", sentence) == cold
+
+
 def test_the_lower_layers_are_the_embedding_models_own() -> None:
     ours = reader_model().encoder
     bundled = bert.load(base_folder(), ours.word.weight.dtype)
