@@ -2,8 +2,9 @@
 
 The signals: how likely the best sentence answers, its margin over the next, whether it holds the kind
 of thing asked for, whether BM25 and dense retrieval agree, how much of the question's rare words
-the passages contain at all (an answer about something the documents never name is unlikely), and the
-reader model's verdict on the sentences it read.
+the passages contain at all (an answer about something the documents never name is unlikely), the
+reader model's verdict on the sentences it read, and how far the closest passage's meaning falls below a
+floor (a linear weight on the cosine alone cannot say "below this, nothing here is about the question").
 """
 
 from __future__ import annotations
@@ -28,13 +29,20 @@ SIGNALS = (
     "coverage",
     "missing_rare",
     "reader",
+    "low_cosine",
 )
 
 
 @lru_cache(maxsize=1)
-def _fitted() -> tuple[tuple[float, ...], float]:
+def _fitted() -> tuple[tuple[float, ...], float, float]:
     fitted = json.loads(WEIGHTS_FILE.read_text())["abstention"]
-    return tuple(float(fitted["weights"].get(name, 0.0)) for name in SIGNALS), float(fitted["threshold"])
+    weights = tuple(float(fitted["weights"].get(name, 0.0)) for name in SIGNALS)
+    return weights, float(fitted["threshold"]), float(fitted.get("cosine_floor", 0.0))
+
+
+def low_cosine(cosine: float, floor: float) -> float:
+    """How far the closest passage's cosine falls below the floor (0 above it)."""
+    return max(0.0, floor - cosine)
 
 
 def signals(
@@ -65,12 +73,13 @@ def signals(
         coverage,
         missing / rarest,
         max((r.checked for r in readings if r.checked is not None), default=0.0),
+        low_cosine(top.cosine if top else 0.0, _fitted()[2]),
     )
 
 
 def answer_probability(values: tuple[float, ...]) -> float:
     """How likely the passages answer the question, by the fitted weights."""
-    w, _ = _fitted()
+    w = _fitted()[0]
     z = sum(a * b for a, b in zip(w, values, strict=True))
     return 1 / (1 + math.exp(-z))
 

@@ -103,6 +103,16 @@ def logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-2, steps: int = 30) ->
     return w
 
 
+def standardized_logistic(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """logistic() on columns scaled to unit spread, returned as weights on the raw columns: the penalty
+    then weighs every signal alike, not those with a narrow range (a cosine) more."""
+    mean, spread = x[:, 1:].mean(0), x[:, 1:].std(0)
+    spread[spread == 0] = 1.0
+    w = logistic(np.c_[x[:, :1], (x[:, 1:] - mean) / spread], y)
+    raw = w[1:] / spread
+    return np.r_[w[0] - raw @ mean, raw]
+
+
 def sentence_groups(cases: list[Case]) -> list[tuple[np.ndarray, np.ndarray]]:
     """Per answerable question that retrieval can answer: its sentences' features, and which hold a gold
     answer."""
@@ -183,6 +193,24 @@ def abstention_rows(cases: list[Case]) -> tuple[np.ndarray, np.ndarray, list[Que
     return np.array(xs), np.array(ys, dtype=float), qs
 
 
+COSINE_FLOORS = (0.0, 0.1, 0.15, 0.2, 0.25, 0.3)  # tried for the low_cosine signal
+
+
+def fit_abstention(
+    x: np.ndarray, y: np.ndarray, calibration: np.ndarray, floor: float, answerable_abstain: float
+) -> tuple[float, np.ndarray, float, np.ndarray]:
+    """With the given cosine floor: the weights, the threshold at which at most answerable_abstain of the
+    calibration questions abstain, and every question's probability of being answerable."""
+    x = x.copy()
+    cosine = abstention.SIGNALS.index("cosine")
+    x[:, abstention.SIGNALS.index("low_cosine")] = [abstention.low_cosine(c, floor) for c in x[:, cosine]]
+    w = standardized_logistic(x, y)
+    p = 1 / (1 + np.exp(-(x @ w)))
+    answerable = np.sort(p[calibration])
+    threshold = float(answerable[max(0, math.floor(answerable_abstain * len(answerable)) - 1)])
+    return floor, w, threshold, p
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m rag.fit", description=__doc__.splitlines()[0])
     parser.add_argument("--set", nargs=3, action="append", metavar=("QA", "CORPUS", "STORE"), required=True)
@@ -233,18 +261,18 @@ def main(argv: list[str] | None = None) -> int:
 
     kinds = {k for k in args.unanswerable_kinds.split(",") if k}
     x, y, qs = abstention_rows([c for c in cases if c.question.answerable or c.question.kind in kinds])
-    w = logistic(x, y)
-    p = 1 / (1 + np.exp(-(x @ w)))
     calibration = np.array([q.answerable and q.kind == args.calibrate_on for q in qs])
-    answerable = np.sort(p[calibration] if calibration.any() else p[y == 1])
-    threshold = (
-        float(answerable[max(0, math.floor(args.answerable_abstain * len(answerable)) - 1)])
-        if len(answerable)
-        else 0.5
+    if not calibration.any():
+        calibration = y == 1
+    floor, w, threshold, p = max(
+        (fit_abstention(x, y, calibration, floor, args.answerable_abstain) for floor in COSINE_FLOORS),
+        key=lambda fit: (np.mean(fit[3][y == 0] < fit[2]), -fit[0]),  # most unanswerable ones abstain
     )
+    print(f"cosine floor {floor}: unanswerable abstain {np.mean(p[y == 0] < threshold):.3f}")
     fitted["abstention"] = {
         "weights": {name: round(float(v), 4) for name, v in zip(abstention.SIGNALS, w, strict=True)},
         "threshold": round(threshold, 4),
+        "cosine_floor": floor,
     }
     args.out.write_text(json.dumps(fitted, indent=1) + "\n")
     abstain = p < threshold
