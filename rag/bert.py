@@ -99,8 +99,12 @@ class Bert(nn.Module):
     ) -> torch.Tensor:
         """layers: other layers to run instead of the model's own (a reader's head sharing its lower ones)."""
         x = self.embed(input_ids, token_type_ids)
+        return self.run(x, attention_mask, self.layers if layers is None else layers)
+
+    def run(self, x: torch.Tensor, attention_mask: torch.Tensor, layers: Any) -> torch.Tensor:
+        """Token states through the given layers (some of the model's own, or a reader's)."""
         mask = attention_mask.bool()[:, None, None, :]  # True where a key may be attended to
-        for layer in self.layers if layers is None else layers:
+        for layer in layers:
             x = layer(x, mask)
         return x
 

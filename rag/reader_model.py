@@ -123,8 +123,10 @@ class ReaderModel:
             lower = self._lower.get((question, text))
         with torch.inference_mode():
             if lower is None:
-                lower = self._run(self.encoder.embed(ids, types), mask, layers[: self.shared])[:, :length]
-            x = self._run(lower, mask[:, :length], layers[self.shared :])
+                lower = self.encoder.run(self.encoder.embed(ids, types), mask, layers[: self.shared])[
+                    :, :length
+                ]
+            x = self.encoder.run(lower, mask[:, :length], layers[self.shared :])
             start, end = head(x.float())[0].unbind(-1)
         offsets, sequence = encodings[0].offsets, encodings[0].sequence_ids
         shift = len(text) - len(sentence)  # the sentence follows the title in the pair
@@ -143,20 +145,14 @@ class ReaderModel:
         first, last = divmod(int(pair.argmax()), len(inside))
         return offsets[inside[first]][0] - shift, offsets[inside[last]][1] - shift
 
-    def _run(self, x: Any, mask: Any, layers: Any) -> Any:
-        keep = mask.bool()[:, None, None, :]
-        for layer in layers:
-            x = layer(x, keep)
-        return x
-
     def _score(self, question: str, texts: list[str]) -> list[float]:
         import torch
 
         ids, types, mask, encodings = encode(self.tokenizer, [(question, t) for t in texts])
         with torch.inference_mode():
             layers = self.encoder.layers
-            lower = self._run(self.encoder.embed(ids, types), mask, layers[: self.shared])
-            states = self._run(lower, mask, layers[self.shared :]).float()
+            lower = self.encoder.run(self.encoder.embed(ids, types), mask, layers[: self.shared])
+            states = self.encoder.run(lower, mask, layers[self.shared :]).float()
             with self._lock:
                 for row, (text, e) in enumerate(zip(texts, encodings, strict=True) if self.shared else ()):
                     self._lower[(question, text)] = lower[row : row + 1, : len(e.ids)].clone()
