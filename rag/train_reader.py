@@ -118,14 +118,9 @@ def _states(model: Any, frozen: int, pairs: list[tuple[str, str]], tokenize: Any
     import torch
 
     ids, types, mask, encodings = encode(tokenize, pairs)
-    x = model.embed(ids, types)
-    attend = mask.bool()[:, None, None, :]
     with torch.no_grad():  # the lower layers are not trained: no graph through them
-        for layer in model.layers[:frozen]:
-            x = layer(x, attend)
-    for layer in model.layers[frozen:]:
-        x = layer(x, attend)
-    return x, mask, encodings
+        x = model.run(model.embed(ids, types), mask, model.layers[:frozen])
+    return model.run(x, mask, model.layers[frozen:]), mask, encodings
 
 
 def _fit(loss_of: Any, items: list[Any], per_step: int, epochs: float, trained: list[Any], head: Any) -> None:
