@@ -91,8 +91,8 @@ def location(citation: Citation) -> str:
 
 def quoted(citation: Citation, answer_text: str) -> str:
     """The sentences the answer quotes from this passage; else the passage's opening."""
-    if citation.sentences:
-        return " ".join(s.text for s in citation.sentences)
+    if citation.sentences:  # verbatim, so a PDF's line breaks are in them
+        return " ".join(" ".join(s.text.split()) for s in citation.sentences)
     marker = f"[{citation.id}]"
     verbatim = [
         sentence.strip()
