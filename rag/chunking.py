@@ -172,6 +172,13 @@ def _punkt() -> object:
 
 _IMAGE = re.compile(r"!\[")
 _LINE_BREAKS = re.compile(r"\n\s*\n|\n(?=\s*(?:[-*•]|\d+[.)])\s)")
+# A table row, or a "Label: value" line ("Check-in: from 4 pm"), holds a fact of its own: lines of them
+# never end with a full stop, so without breaks of their own they run together into one "sentence".
+_FACT_LINE = re.compile(
+    r"^[ \t]*(?:\|.*\||[A-Z][\w'’()/&.-]*(?:[ \t]+[\w'’()/&.-]+){0,3}:[ \t]+\S.*?)[ \t]*$", re.MULTILINE
+)
+_NEWLINE = re.compile(r"\n")
+_STARTS_A_LINE = re.compile(r"[ \t]*[A-Z0-9|#>*•-]")
 
 
 _LINE_END = re.compile(r"\n(?=[ \t]*[A-Z])")
@@ -256,11 +263,28 @@ def _after_heading_lines(text: str) -> list[re.Match[str]]:
     return found
 
 
+def _fact_line_breaks(text: str) -> list[re.Match[str]]:
+    """The line breaks before and after table rows and "Label: value" lines; after one only when the next
+    line starts anew (a capital, a digit, a mark), so that a wrapped line of prose stays whole."""
+    found = []
+    for line in _FACT_LINE.finditer(text):
+        before = _NEWLINE.match(text, line.start() - 1) if line.start() else None
+        after = _NEWLINE.match(text, line.end())
+        words = line.group().split()
+        if after and (words[-1].lower() in _JOINING or not _STARTS_A_LINE.match(text, after.end())):
+            after = None
+        found += [m for m in (before, after) if m]
+    return found
+
+
 def split_sentences(text: str) -> list[Sentence]:
     """Sentences of a text with offsets, breaking at paragraphs and list items as well as full stops."""
     sentences: list[Sentence] = []
     block_start = 0
-    breaks = sorted([*_LINE_BREAKS.finditer(text), *_after_heading_lines(text)], key=lambda m: m.start())
+    breaks = sorted(
+        [*_LINE_BREAKS.finditer(text), *_after_heading_lines(text), *_fact_line_breaks(text)],
+        key=lambda m: m.start(),
+    )
     for match in [*breaks, None]:
         block_end = match.start() if match else len(text)
         if block_end < block_start:

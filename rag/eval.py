@@ -20,6 +20,7 @@ from rag.assistant import Assistant, build_assistant
 from rag.embedding import load_embedder
 from rag.ingestion import ingest
 from rag.models import Answer, Passage, Turn
+from rag.reading import structure_at
 from rag.retrieval import Mode
 from rag.settings import Settings
 
@@ -53,7 +54,7 @@ class Scores:
     abstain_on_topic: float | None = None  # unanswerable questions about the documents' subjects
     abstain_off_topic: float | None = None
     support_at_5: float | None = None  # multi-hop: every supporting source among the top 5
-    structure_quoted: int = 0  # answers that quote a title, heading, bullet or table row
+    structure_quoted: int = 0  # answers that quote a title, heading or table header
     mean_words: float = 0.0
 
 
@@ -123,20 +124,12 @@ def short_answer(answer: Answer) -> str:
     return first_sentence(answer)
 
 
-_STRUCTURE = re.compile(r"^\s*(#{1,6}\s|[-*•]\s|\|)")
-
-
 def quotes_structure(answer: Answer) -> bool:
-    """True when a quoted sentence is a title, heading, bullet or table row of its passage."""
-    for c in answer.citations:
-        titles = {c.title.strip().lower()}
-        for span in c.sentences:
-            line_start = c.text.rfind("\n", 0, span.start) + 1
-            line_end = c.text.find("\n", span.end)
-            line = c.text[line_start : line_end if line_end >= 0 else len(c.text)]
-            if _STRUCTURE.match(line) or span.text.strip().lower() in titles:
-                return True
-    return False
+    """True when a quoted sentence is a title, heading or table header of its passage (by the reader's
+    own rule, which an answer should never break)."""
+    return any(
+        structure_at(c.text, c.title, span.start, span.end) for c in answer.citations for span in c.sentences
+    )
 
 
 def first_hit(passages: list[Passage], q: Question) -> int | None:

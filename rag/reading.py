@@ -17,7 +17,10 @@ from rag.reader_model import pair_text, reader_model
 
 WEIGHTS_FILE = Path(__file__).with_name("reader_weights.json")
 
-_HEADING = re.compile(r"^\s*(?:#{1,6}\s|\|)|^\s*[=\-_*]{3,}\s*$")
+_HEADING = re.compile(r"^\s*#{1,6}\s|^\s*[=\-_*]{3,}\s*$")
+_TABLE_RULE = re.compile(r"^\s*\|[\s:|-]*-[\s:|-]*\|?\s*$")  # |---|:--:|
+_TABLE_ROW = re.compile(r"^\s*\|\s*(.*?)\s*\|\s*$")
+_LABELLED = re.compile(r"^[^:]{1,40}:\s+\S")  # "Check-in: from 4 pm": a fact, not a label
 _BULLET = re.compile(r"^\s*(?:[-*•+]|\d{1,3}[.)])\s+")
 _ENDS_SENTENCE = re.compile(r"[.!?:;)\]\"'”’…]\s*$")
 _SPACE = re.compile(r"\s+")
@@ -57,19 +60,31 @@ FEATURES = (
 
 
 def is_structure(sentence: ScoredSentence, passage: Passage) -> bool:
-    """True for a title, heading, table row or rule: metadata, never an answer."""
-    text = passage.chunk.text
-    line_start = text.rfind("\n", 0, sentence.start) + 1
-    line_end = text.find("\n", sentence.end)
-    line = text[line_start : line_end if line_end >= 0 else len(text)]
-    if _HEADING.match(line):
+    """True for a title, heading, table header or rule: metadata, never an answer."""
+    return structure_at(passage.chunk.text, passage.chunk.title, sentence.start, sentence.end)
+
+
+def structure_at(text: str, title: str, start: int, end: int) -> bool:
+    """Whether text[start:end] is a title, heading, table header or rule, or a short line on its own that
+    does not read as a sentence or a fact (a label, a short list entry)."""
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", end)
+    line_end = len(text) if line_end < 0 else line_end
+    line = text[line_start:line_end]
+    if _HEADING.match(line) or _TABLE_RULE.match(line):
         return True
-    if normalise(sentence.text).lower() == normalise(passage.chunk.title).lower():
+    if _TABLE_ROW.match(line):  # a row holds facts; the header row above the rule names the columns
+        return bool(_TABLE_RULE.match(text[line_end + 1 :].split("\n", 1)[0]))
+    sentence = text[start:end]
+    if normalise(sentence).lower() == normalise(title).lower():
         return True
-    whole_line = not text[line_start : sentence.start].strip() and not text[sentence.end : line_end].strip()
-    words = len(sentence.text.split())
-    # A line on its own that does not end like a sentence is a heading, a label or a short list entry.
-    return whole_line and words <= 12 and not _ENDS_SENTENCE.search(sentence.text)
+    whole_line = not text[line_start:start].strip() and not text[end:line_end].strip()
+    return (
+        whole_line
+        and len(sentence.split()) <= 12
+        and not _ENDS_SENTENCE.search(sentence)
+        and not _LABELLED.match(sentence)
+    )
 
 
 def normalise(text: str) -> str:
@@ -78,7 +93,11 @@ def normalise(text: str) -> str:
 
 
 def quoted(sentence: ScoredSentence) -> tuple[str, int, int]:
-    """The sentence as an answer quotes it, with its offsets in the chunk: list markers dropped."""
+    """The sentence as an answer quotes it, with its offsets in the chunk: list markers and a table row's
+    outer bars dropped."""
+    row = _TABLE_ROW.match(sentence.text)
+    if row:
+        return normalise(row.group(1)), sentence.start + row.start(1), sentence.start + row.end(1)
     marker = _BULLET.match(sentence.text)
     skip = marker.end() if marker else 0
     return normalise(sentence.text[skip:]), sentence.start + skip, sentence.end

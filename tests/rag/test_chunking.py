@@ -134,3 +134,28 @@ def test_a_heading_in_sentence_case_after_a_sentence_is_a_sentence_of_its_own() 
         "The lens was made in\nSweden by Oskarsson.",  # a line of prose that wraps
         "It was lit\nEvery night since.",
     ]
+
+
+def test_table_rows_and_label_value_lines_are_sentences_of_their_own() -> None:
+    text = (
+        "Welcome to the cabin.\nWi-Fi password: bluefish42\nCheck-in: from 4 pm\nThe store is near.\n\n"
+        "| Expense | Limit |\n|---|---|\n| Hotel per night | 140 euros |\n| Dinner | 35 euros |\n"
+    )
+    sentences = [s.text for s in split_sentences(text)]
+    assert sentences == [
+        "Welcome to the cabin.",
+        "Wi-Fi password: bluefish42",
+        "Check-in: from 4 pm",
+        "The store is near.",
+        "| Expense | Limit |",
+        "|---|---|",
+        "| Hotel per night | 140 euros |",
+        "| Dinner | 35 euros |",
+    ]
+
+
+def test_a_wrapped_line_of_prose_that_starts_with_a_label_stays_whole() -> None:
+    text = "Warning: do not open the valve while the\npump is running. Then wait."
+    assert [s.text for s in split_sentences(text)][
+        0
+    ] == "Warning: do not open the valve while the\npump is running."

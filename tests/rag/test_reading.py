@@ -143,3 +143,38 @@ def test_a_what_question_gets_its_answer_marked_too(assistant: Assistant, tmp_pa
     [quote] = [c.quote for c in answer.citations if c.quote is not None]
     assert quote.text == "heavy\nwater"  # offsets into the document as written, line break and all
     assert answer.answer.startswith("The cooling loop uses heavy water")
+
+
+HANDBOOK = """# Office handbook
+
+## Travel
+
+Staff travelling for work can claim their costs back within 60 days of the trip.
+
+| Expense | Limit |
+|---|---|
+| Hotel per night | 140 euros |
+| Dinner | 35 euros |
+
+## At the cabin
+
+Wi-Fi password: bluefish42
+Check-in: from 4 pm
+"""
+
+
+def test_a_fact_in_a_table_row_is_answered_with_the_row_not_its_header(
+    assistant: Assistant, tmp_path: Path
+) -> None:
+    answer = ask(
+        assistant, tmp_path, {"handbook.md": HANDBOOK}, "How much can I spend on a hotel each night?"
+    )
+    assert answer.answer.startswith("Hotel per night | 140 euros [1]")
+    assert "Expense | Limit" not in answer.answer and "---" not in answer.answer
+    lead = answer.citations[0].sentences[0]
+    assert answer.citations[0].text[lead.start : lead.end] == "Hotel per night | 140 euros"
+
+
+def test_a_label_value_line_is_a_fact_not_a_label(assistant: Assistant, tmp_path: Path) -> None:
+    answer = ask(assistant, tmp_path, {"handbook.md": HANDBOOK}, "What is the wifi password at the cabin?")
+    assert answer.answer.startswith("Wi-Fi password: bluefish42 [1]")
