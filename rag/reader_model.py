@@ -91,7 +91,8 @@ class ReaderModel:
             self.shared += 1
         self.cache_size = 4096  # pairs kept: the answerer and the abstention read the same sentences
         self._cache: OrderedDict[tuple[str, str], float] = OrderedDict()
-        self._lower: OrderedDict[tuple[str, str], Any] = OrderedDict()  # the last few questions' pairs
+        # The last few questions' pairs: their lower layers' states and attention mask.
+        self._lower: OrderedDict[tuple[str, str], tuple[Any, Any]] = OrderedDict()
         self._lock = threading.Lock()
 
     def logits(self, question: str, texts: list[str]) -> np.ndarray:
@@ -118,15 +119,12 @@ class ReaderModel:
         layers, head = self.spans
         text = pair_text(title, sentence)
         ids, types, mask, encodings = encode(self.tokenizer, [(question, text)])
-        length = len(encodings[0].ids)
         with self._lock:
-            lower = self._lower.get((question, text))
+            lower, mask = self._lower.get((question, text), (None, mask))
         with torch.inference_mode():
             if lower is None:
-                lower = self.encoder.run(self.encoder.embed(ids, types), mask, layers[: self.shared])[
-                    :, :length
-                ]
-            x = self.encoder.run(lower, mask[:, :length], layers[self.shared :])
+                lower = self.encoder.run(self.encoder.embed(ids, types), mask, layers[: self.shared])
+            x = self.encoder.run(lower, mask, layers[self.shared :])
             start, end = head(x.float())[0].unbind(-1)
         offsets, sequence = encodings[0].offsets, encodings[0].sequence_ids
         shift = len(text) - len(sentence)  # the sentence follows the title in the pair
@@ -148,14 +146,15 @@ class ReaderModel:
     def _score(self, question: str, texts: list[str]) -> list[float]:
         import torch
 
-        ids, types, mask, encodings = encode(self.tokenizer, [(question, t) for t in texts])
+        ids, types, mask, _ = encode(self.tokenizer, [(question, t) for t in texts])
         with torch.inference_mode():
             layers = self.encoder.layers
             lower = self.encoder.run(self.encoder.embed(ids, types), mask, layers[: self.shared])
             states = self.encoder.run(lower, mask, layers[self.shared :]).float()
             with self._lock:
-                for row, (text, e) in enumerate(zip(texts, encodings, strict=True) if self.shared else ()):
-                    self._lower[(question, text)] = lower[row : row + 1, : len(e.ids)].clone()
+                # Kept at the batch's padded width: a few shapes, each of whose kernels oneDNN builds once.
+                for row, text in enumerate(texts if self.shared else ()):
+                    self._lower[(question, text)] = (lower[row : row + 1].clone(), mask[row : row + 1])
                 while len(self._lower) > 32:
                     self._lower.popitem(last=False)
             weights = mask.unsqueeze(-1).float()
