@@ -165,8 +165,9 @@ def ask(question: str) -> None:
     with st.chat_message("user"):
         st.text(question)  # shown even when refused below, so an over-long paste can be copied and cut
     with st.chat_message("assistant"):
-        if len(question) > (limit := question_limit(api, api.url)):
-            st.error(render.too_long(len(question), limit))
+        length = len(question.strip())  # as the server counts it
+        if length > (limit := question_limit(api, api.url)):
+            st.error(render.too_long(length, limit))
             return
         slot = st.empty()
         slot.html('<div class="qa-searching">Searching the documents…</div>')
