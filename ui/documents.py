@@ -57,7 +57,9 @@ def upload(files: list[Any], limit: int | None) -> None:
     # Each file's upload ran an ingestion, or was refused: the summary counts the whole upload.
     report = render.combined_report(reports)
     report["failed"] |= refused
-    state.last_ingestion = {"report": report, "full": False, "from_page": True, "finished_at": None}
+    state.last_ingestion = last_ingestion(
+        {"report": report, "full": False, "finished_at": None}, from_page=True
+    )
     state.upload_results = results
     state.uploader_round = state.get("uploader_round", 0) + 1  # a fresh, empty uploader
     st.rerun()
@@ -104,7 +106,7 @@ def follow_job() -> None:
 
 
 def last_ingestion(job: dict[str, Any], from_page: bool) -> dict[str, Any]:
-    """What the report panel shows of a finished job, and whether this page (this session) started it."""
+    """What the report panel shows of a finished run, and whether this page (this session) started it."""
     return {
         "report": job["report"],
         "full": job["full"],
