@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,9 @@ st.html(render.STYLE)
 state = st.session_state
 # Not every rerun asks again; but after an ingestion the sidebar's counts should catch up within seconds.
 REFRESH_SECONDS = 5
+# The chat shares the API's rate limit with the other programs on the machine: the conversation list is
+# asked again after this session changes it, else at most this often (others' new conversations show then).
+CONVERSATIONS_SECONDS = 30
 
 
 @st.cache_data(ttl=60, show_spinner=False)
@@ -42,6 +46,19 @@ def chunk_count(_api: client.Api, url: str) -> int:
 @st.cache_data(ttl=REFRESH_SECONDS, show_spinner=False)
 def document_titles(_api: client.Api, url: str) -> list[str]:
     return [d["title"] for d in _api.documents()]
+
+
+def conversation_list() -> list[dict[str, Any]]:
+    """The sidebar's conversations, from this session's copy while it is fresh."""
+    if time.monotonic() - state.get("conversations_at", -CONVERSATIONS_SECONDS) >= CONVERSATIONS_SECONDS:
+        state.conversations = api.conversations()
+        state.conversations_at = time.monotonic()
+    return state.conversations
+
+
+def conversations_changed() -> None:
+    """This session created, extended, renamed or deleted a conversation: the list is asked again."""
+    state.pop("conversations_at", None)
 
 
 def load(conversation_id: str | None) -> None:
@@ -134,7 +151,10 @@ def save(question: str, answer: dict[str, Any]) -> dict[str, Any]:
         if state.loaded is None:
             state.loaded = api.new_conversation()["id"]
             st.query_params["c"] = state.loaded
-        return api.add_exchange(state.loaded, question, answer)
+            conversations_changed()
+        saved = api.add_exchange(state.loaded, question, answer)
+        conversations_changed()  # its title or its place in the list (most recent first) changed
+        return saved
     except (client.ServerError, client.ServerUnreachable) as exc:
         state.flash = f"This answer could not be saved in the conversation. {api.explain(exc)}"
         return exchange
@@ -143,8 +163,12 @@ def save(question: str, answer: dict[str, Any]) -> dict[str, Any]:
 def ask(question: str) -> None:
     """Show a visible search state, then the answer as it streams, then its citations."""
     with st.chat_message("user"):
-        st.text(question)
+        st.text(question)  # shown even when refused below, so an over-long paste can be copied and cut
     with st.chat_message("assistant"):
+        length = len(question.strip())  # as the server counts it
+        if length > (limit := question_limit(api, api.url)):
+            st.error(render.too_long(length, limit))
+            return
         slot = st.empty()
         slot.html('<div class="qa-searching">Searching the documents…</div>')
         final: dict[str, Any] | None = None
@@ -179,16 +203,15 @@ def ask(question: str) -> None:
 
 def sidebar() -> None:
     with st.sidebar:
+        # /health answers even when the rate limit refuses everything else: "connected" only if both answer.
         try:
             chunks = chunk_count(api, api.url)
+            conversations = conversation_list()
             st.success(f"Connected: {render.plural(chunks, 'passage')} indexed")
         except (client.ServerError, client.ServerUnreachable) as exc:
             st.error(api.explain(exc))
+            conversations = state.get("conversations", [])  # the last list this session had, if any
         st.button("New chat", icon=":material/add:", on_click=load, args=(None,), width="stretch")
-        try:
-            conversations = api.conversations()
-        except (client.ServerError, client.ServerUnreachable):
-            conversations = []
         if conversations:
             st.caption("Conversations")
         for conversation in conversations:
@@ -212,6 +235,7 @@ def manage(conversation: dict[str, Any]) -> None:
         if st.button("Rename", key="rename") and title.strip() and title != conversation["title"]:
             try:
                 api.rename_conversation(conversation["id"], title.strip())
+                conversations_changed()
                 st.rerun()
             except (client.ServerError, client.ServerUnreachable) as exc:
                 st.error(api.explain(exc))
@@ -225,6 +249,7 @@ def manage(conversation: dict[str, Any]) -> None:
         if yes.button("Yes, delete", type="primary", key="delete-yes"):
             try:
                 api.delete_conversation(conversation["id"])
+                conversations_changed()
                 load(None)
                 state.flash_ok = "Conversation deleted."
             except (client.ServerError, client.ServerUnreachable) as exc:
@@ -240,8 +265,9 @@ def empty_state() -> None:
     """What to ask: a few questions made from the titles of the stored documents."""
     try:
         titles = document_titles(api, api.url)
-    except (client.ServerError, client.ServerUnreachable):
-        titles = []
+    except (client.ServerError, client.ServerUnreachable) as exc:
+        st.warning(f"The documents could not be listed. {api.explain(exc)}")
+        return
     if not titles:
         st.info("No documents yet. Add some on the Documents page, then ask about them here.")
         return
@@ -266,11 +292,12 @@ if message := state.pop("flash", None):
 if message := state.pop("flash_ok", None):
     st.success(message)
 pending = state.pop("pending", None)
-if not state.exchanges and not pending:
+# Pinned to the bottom wherever it is called; asked first so a question's rerun skips the empty state.
+# No max_chars: the box would drop an over-long paste without a word. ask() says what the limit is.
+asked = st.chat_input("Ask a question about the documents")
+if not state.exchanges and not pending and not asked:
     empty_state()
 for exchange in state.exchanges:
     show_exchange(exchange)
-# The box stops at the server's limit: an over-long question is never typed only to be refused and lost.
-asked = st.chat_input("Ask a question about the documents", max_chars=question_limit(api, api.url))
 if question := asked or pending:
     ask(question)

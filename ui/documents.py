@@ -34,6 +34,7 @@ def upload(files: list[Any], limit: int | None) -> None:
     """Upload the files one by one, with progress, and keep a line per file saying what happened."""
     results: list[dict[str, str]] = []
     reports: list[dict[str, Any]] = []
+    refused: dict[str, str] = {}  # files the server would not take: no ingestion ran, but they failed
     progress = st.progress(0.0)
     for i, file in enumerate(files):
         progress.progress(
@@ -41,18 +42,24 @@ def upload(files: list[Any], limit: int | None) -> None:
         )
         data = file.getvalue()
         if limit is not None and len(data) > limit:
-            results.append({"File": file.name, "Result": f"failed: larger than {render.human_size(limit)}"})
+            refused[file.name] = f"larger than {render.human_size(limit)}"
+            results.append({"File": file.name, "Result": f"failed: {refused[file.name]}"})
             continue
         try:
             response = api.upload(file.name, data)
         except (client.ServerError, client.ServerUnreachable) as exc:
-            results.append({"File": file.name, "Result": f"failed: {api.explain(exc)}"})
+            refused[file.name] = api.explain(exc)
+            results.append({"File": file.name, "Result": f"failed: {refused[file.name]}"})
             continue
         reports.append(response["report"])
         results.append({"File": file.name, "Result": outcome(response["report"], response["saved"])})
     progress.progress(1.0, text="Done.")
-    if reports:  # each file's upload ran an ingestion: the summary counts them all
-        state.last_report, state.last_report_full = render.combined_report(reports), False
+    # Each file's upload ran an ingestion, or was refused: the summary counts the whole upload.
+    report = render.combined_report(reports)
+    report["failed"] |= refused
+    state.last_ingestion = last_ingestion(
+        {"report": report, "full": False, "finished_at": None}, from_page=True
+    )
     state.upload_results = results
     state.uploader_round = state.get("uploader_round", 0) + 1  # a fresh, empty uploader
     st.rerun()
@@ -62,9 +69,11 @@ def reingest() -> None:
     """Button callback: start the ingestion job, then untick "full" so the next run is incremental again."""
     try:
         state.job_id = api.start_ingestion(state.get("full", False))["id"]
+        state.job_from_page = True
     except client.ServerError as exc:
         if exc.status == 409 and (running := running_job()):
             state.job_id = running["id"]  # someone else's run: follow it rather than refuse
+            state.job_from_page = False
         else:
             state.flash = api.explain(exc)
     except client.ServerUnreachable as exc:
@@ -87,19 +96,37 @@ def follow_job() -> None:
         st.rerun()
     if job["status"] != "running":
         if job["report"] is not None:
-            state.last_report, state.last_report_full = job["report"], job["full"]
+            state.last_ingestion = last_ingestion(job, from_page=state.get("job_from_page", False))
         else:
             state.flash = f"The ingestion failed: {job['error']}"
-        state.job_id = None
+        state.job_id, state.job_from_page = None, False
         st.rerun()  # the whole page: its document list has changed
     fraction, words = render.job_progress(job)
     st.progress(fraction, text=words)
 
 
-def show_report(report: dict[str, Any], full: bool) -> None:
-    # Only runs started from this page report here: `make ingest` and other clients' runs change the
-    # document list above, not this summary, so it says whose run it is.
-    st.subheader("Last ingestion from this page" + (" (full rebuild)" if full else ""))
+def last_ingestion(job: dict[str, Any], from_page: bool) -> dict[str, Any]:
+    """What the report panel shows of a finished run, and whether this page (this session) started it."""
+    return {
+        "report": job["report"],
+        "full": job["full"],
+        "from_page": from_page,
+        "finished_at": job["finished_at"],
+    }
+
+
+def show_report(ingestion: dict[str, Any]) -> None:
+    """The last ingestion's counts, saying whose run it was: only this session's own are "from this page"."""
+    report, full = ingestion["report"], ingestion["full"]
+    whose = "Last ingestion from this page" if ingestion["from_page"] else "Last ingestion job on the server"
+    st.subheader(whose + (" (full rebuild)" if full else ""))
+    if not ingestion["from_page"]:
+        # Uploads and `make ingest` are not jobs: the document list above is current, this report may not be.
+        finished = render.human_time(ingestion["finished_at"] or "")
+        st.caption(
+            f"Started elsewhere (another tab, `curl` or a script), finished {finished}. Uploads and "
+            "`make ingest` runs do not show here; the document list above includes them."
+        )
     # A full rebuild re-embeds every stored document: "changed" would say they all changed.
     rewritten = "re-embedded" if full else "changed"
     counts = [
@@ -197,14 +224,19 @@ for result in state.get("upload_results", []):
 
 st.subheader("Re-ingest the corpus folder")
 if state.get("job_id") is None:
-    # Follow an ingestion started elsewhere; with nothing of its own to show, the page shows the last one.
+    # Follow an ingestion started elsewhere; with nothing of its own to show, the page shows the server's
+    # last ingestion job, labelled as such.
     try:
         recent = api.ingestions()
     except (client.ServerError, client.ServerUnreachable):
         recent = []
     state.job_id = next((job["id"] for job in recent if job["status"] == "running"), None)
-    if state.job_id is None and "last_report" not in state and recent and recent[0]["report"]:
-        state.last_report, state.last_report_full = recent[0]["report"], recent[0]["full"]
+    state.job_from_page = False
+    # This session's own run stays; a run from elsewhere gives way to the server's newer one.
+    own = state.get("last_ingestion", {}).get("from_page", False)
+    last = next((job for job in recent if not job["dry_run"]), None)  # a dry run changed nothing
+    if state.job_id is None and not own and last and last["report"]:
+        state.last_ingestion = last_ingestion(last, from_page=False)
 left, right = st.columns(2)
 right.checkbox("Full rebuild (re-embed every document)", key="full", disabled=state.job_id is not None)
 left.button("Re-ingest the corpus", on_click=reingest, disabled=state.job_id is not None)
@@ -229,5 +261,5 @@ try:
 except (client.ServerError, client.ServerUnreachable) as exc:
     st.caption(f"Feedback cannot be exported: {api.explain(exc)}")
 
-if "last_report" in state:
-    show_report(state.last_report, state.get("last_report_full", False))
+if "last_ingestion" in state:
+    show_report(state.last_ingestion)

@@ -219,12 +219,21 @@ def failure_message(status: int, detail: str) -> str:
             "The server did not accept the chat's key. Set UI_API_KEY (or ADMIN_API_KEY) to a key it knows."
         )
     if status == 429:
-        return "Too many questions at once. Wait a moment and ask again."
+        # The limit is shared with every program that uses the chat's key (or this machine's address).
+        return "The server is getting too many requests right now. Wait a moment and try again."
     if status == 503:
         return f"The server cannot answer right now: {detail}."
     if status >= 500:
         return f"The server failed while answering: {detail}."
     return detail[:1].upper() + detail[1:] + "."
+
+
+def too_long(length: int, limit: int) -> str:
+    """Why a question was not sent: its length against the server's limit."""
+    return (
+        f"This question is {plural(length, 'character')} long; the server accepts up to {limit:,}. "
+        "Shorten it and ask again (it was not sent)."
+    )
 
 
 def human_duration(seconds: float) -> str:

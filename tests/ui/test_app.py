@@ -4,15 +4,31 @@ import re
 import signal
 import threading
 import time
+from collections import Counter
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from streamlit.testing.v1 import AppTest
 
-from rag.assistant import Assistant
+from rag.assistant import Assistant, build_assistant
 from rag.settings import Settings
 from server.app import create_app
-from tests.conftest import ROOT, free_port, llm_assistant, open_streamlit, serve, streaming_api
+from tests.conftest import (
+    ROOT,
+    free_port,
+    llm_assistant,
+    make_settings,
+    open_streamlit,
+    serve,
+    streaming_api,
+)
+
+
+def reconfigured(assistant: Assistant, **changes: object) -> Assistant:
+    """The same store, model and answerer under changed settings (keys, rate limit)."""
+    settings = Settings(_env_file=None, **(assistant.settings.model_dump() | changes))
+    return Assistant(settings, assistant.store, assistant.embedder, assistant.retriever, assistant.answerer)
 
 
 def run_app(monkeypatch: pytest.MonkeyPatch, api_url: str) -> AppTest:
@@ -50,20 +66,14 @@ def test_unreachable_server_is_reported_plainly(monkeypatch) -> None:
     dead = f"http://127.0.0.1:{free_port()}"
     app = run_app(monkeypatch, dead)
     assert "unreachable" in app.sidebar.error[0].value
+    assert dead in app.main.warning[0].value and "unreachable" in app.main.warning[0].value
+    assert not any("No documents" in info.value for info in app.main.info)
     app.chat_input[0].set_value("Anything?").run()
     assert "unreachable" in app.chat_message[1].error[0].value
 
 
 def test_chat_sends_its_key_to_a_server_that_requires_one(monkeypatch, corpus_assistant) -> None:
-    settings = Settings(_env_file=None, **(corpus_assistant.settings.model_dump() | {"api_keys": "chat-key"}))
-    keyed = Assistant(
-        settings,
-        corpus_assistant.store,
-        corpus_assistant.embedder,
-        corpus_assistant.retriever,
-        corpus_assistant.answerer,
-    )
-    with serve(create_app(assistant=keyed)) as url:
+    with serve(create_app(assistant=reconfigured(corpus_assistant, api_keys="chat-key"))) as url:
         monkeypatch.setenv("UI_API_KEY", "chat-key")
         app = run_app(monkeypatch, url)
         app.chat_input[0].set_value("How many casualties a day is Russia suffering in Ukraine?").run()
@@ -170,16 +180,80 @@ def test_chat_says_when_the_server_cut_an_answer_short(monkeypatch, tmp_path, fa
         server.wait(timeout=30)
 
 
-def test_the_question_box_stops_at_the_servers_question_limit(monkeypatch, live_server: str) -> None:
-    monkeypatch.setenv("MAX_QUESTION_CHARS", "120")  # the chat's own setting: the server's wins
+def requests_served(url: str) -> Counter[str]:
+    """What the server at url was asked, from its own metrics: "METHOD /path" -> count (probes left out)."""
+    counts: Counter[str] = Counter()
+    for family in text_string_to_metric_families(httpx.get(f"{url}/metrics").text):
+        for sample in family.samples:
+            if sample.name == "rag_requests_total" and sample.labels["endpoint"] not in (
+                "/health",
+                "/metrics",
+            ):
+                counts[f"{sample.labels['method']} {sample.labels['endpoint']}"] += int(sample.value)
+    return counts
+
+
+def test_a_question_up_to_the_servers_limit_is_answered_and_a_longer_one_refused_unsent(
+    monkeypatch, live_server: str
+) -> None:
+    monkeypatch.setenv("MAX_QUESTION_CHARS", "120")  # the chat's own setting: the server's (1000) wins
     app = run_app(monkeypatch, live_server)
-    assert (
-        app.chat_input[0].proto.max_chars == httpx.get(f"{live_server}/config").json()["max_question_chars"]
-    )
-    assert app.chat_input[0].proto.max_chars != 120
+    assert not app.chat_input[0].proto.max_chars  # the box takes any paste; a cap would drop it silently
+    at_limit = "How many North Korean troops are part of the initial deployment?".ljust(1000, "?")
+    app.chat_input[0].set_value(at_limit).run()
+    assert not app.chat_message[1].error and app.chat_message[1].html
+    asked = requests_served(live_server)["POST /ask/stream"]
+    too_long = at_limit + "!"
+    app.chat_input[0].set_value(too_long).run()
+    question, reply = app.chat_message[-2:]
+    assert question.text[0].value == too_long  # still there to copy and shorten
+    assert "1,001 characters" in reply.error[0].value and "up to 1,000" in reply.error[0].value
+    assert requests_served(live_server)["POST /ask/stream"] == asked  # never sent
 
 
-def test_the_question_box_keeps_its_own_limit_when_the_server_is_unreachable(monkeypatch) -> None:
+def test_the_chat_keeps_its_own_question_limit_when_the_server_is_unreachable(monkeypatch) -> None:
     monkeypatch.setenv("MAX_QUESTION_CHARS", "120")
     app = run_app(monkeypatch, f"http://127.0.0.1:{free_port()}")
-    assert app.chat_input[0].proto.max_chars == 120
+    app.chat_input[0].set_value("x" * 121).run()
+    assert "121 characters" in app.chat_message[1].error[0].value
+    assert "up to 120" in app.chat_message[1].error[0].value
+
+
+def test_a_rate_limited_chat_says_so_instead_of_no_documents(monkeypatch, corpus_assistant) -> None:
+    with serve(create_app(assistant=reconfigured(corpus_assistant, rate_limit="3/minute"))) as url:
+        while httpx.get(f"{url}/documents").status_code != 429:
+            pass
+        app = run_app(monkeypatch, url)
+    assert "too many requests" in app.main.warning[0].value and "try again" in app.main.warning[0].value
+    assert not any("No documents" in info.value for info in app.main.info)
+    assert not app.sidebar.success  # not "Connected" while the server refuses the chat
+    assert "too many requests" in app.sidebar.error[0].value
+
+
+def test_no_documents_yet_only_when_the_server_says_the_store_is_empty(
+    monkeypatch, tmp_path, embedder
+) -> None:
+    empty = build_assistant(make_settings(tmp_path / "data"), embedder)
+    with serve(create_app(assistant=empty)) as url:
+        app = run_app(monkeypatch, url)
+    assert "No documents yet" in app.main.info[0].value
+    assert not app.main.warning and "Connected: 0 passages" in app.sidebar.success[0].value
+
+
+def test_two_questions_cost_the_rate_limit_only_the_calls_they_need(monkeypatch, corpus_assistant) -> None:
+    with serve(create_app(assistant=corpus_assistant)) as url:
+        app = run_app(monkeypatch, url)
+        app.chat_input[0].set_value("How many North Korean troops are part of the initial deployment?").run()
+        app.chat_input[0].set_value("Where could they be sent?").run()
+        served = requests_served(url)
+    assert [m.name for m in app.chat_message] == ["user", "assistant"] * 2 and not app.error
+    # Opening: the conversation list and the documents for example questions. Each question: its
+    # answer, keeping it, and the list once more (the first also starts the conversation and reads /config).
+    assert served == {
+        "GET /conversations": 3,
+        "GET /documents": 1,
+        "GET /config": 1,
+        "POST /ask/stream": 2,
+        "POST /conversations": 1,
+        "POST /conversations/{conversation_id}/exchanges": 2,
+    }

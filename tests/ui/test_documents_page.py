@@ -75,6 +75,7 @@ def test_re_ingest_button_shows_the_report(monkeypatch, server: str, owls_corpus
     page.button[0].click().run()  # "Re-ingest the corpus"
     when_ingested(page, server)
     assert page.subheader[0].value == "In the store: 2 documents"
+    assert page.subheader[-1].value == "Last ingestion from this page (full rebuild)"
     report = page.markdown[-1].value
     assert "1 re-embedded" in report and " changed" not in report and "1 failed" in report
     assert render.plain("empty.txt: empty file") in page.error[0].value
@@ -127,6 +128,8 @@ def test_the_page_shows_an_ingestion_started_elsewhere(monkeypatch, server: str,
     page = when_ingested(open_page(monkeypatch, server), server)
     assert page.subheader[0].value == "In the store: 2 documents"
     assert last_report(page).startswith("1 added · 0 changed · 1 unchanged")
+    assert page.subheader[-1].value == "Last ingestion job on the server"  # followed, not started, here
+    assert "Started elsewhere" in page.caption[-1].value
     assert httpx.get(f"{server}/ingest/jobs/{job['id']}").json()["status"] == "done"
 
 
@@ -145,3 +148,37 @@ def test_a_two_file_upload_is_summed_up_as_one_ingestion(monkeypatch, server: st
     ]
     report = last_report(page)
     assert report.startswith("2 added · 0 changed · 1 unchanged · 0 removed · 0 failed · 2 passages written")
+
+
+def test_an_upload_summary_counts_the_files_the_server_refused(monkeypatch, server: str) -> None:
+    page = open_page(monkeypatch, server)
+    page.file_uploader[0].set_value(
+        [
+            ("bees.txt", b"Bees\n\nBees dance to share where flowers are.", "text/plain"),
+            ("empty.md", b"", "text/markdown"),
+        ]
+    ).run()
+    page.button[0].click().run()  # "Upload and ingest"
+    assert page.success[0].value == render.plain("bees.txt: added")
+    assert page.error[0].value.startswith(render.plain("empty.md: failed: "))
+    assert last_report(page).startswith("1 added · 0 changed · 1 unchanged · 0 removed · 1 failed")
+    assert page.subheader[-1].value == "Last ingestion from this page"
+
+
+def test_a_fresh_page_labels_an_earlier_job_as_the_servers_not_its_own(
+    monkeypatch, server: str, owls_corpus: Path
+) -> None:
+    job = httpx.post(f"{server}/ingest/jobs", json={"full": True}, headers={"X-API-Key": KEY}).json()
+    page = when_ingested(open_page(monkeypatch, server), server)
+    assert page.subheader[-1].value == "Last ingestion job on the server (full rebuild)"
+    finished = httpx.get(f"{server}/ingest/jobs/{job['id']}").json()["finished_at"]
+    assert "Started elsewhere" in page.caption[-1].value
+    assert render.human_time(finished) in page.caption[-1].value
+    page.file_uploader[0].set_value([("cats.txt", b"Cats\n\nCats sleep all day.", "text/plain")]).run()
+    page.button[0].click().run()  # "Upload and ingest": this page's own run replaces the server's
+    assert page.subheader[-1].value == "Last ingestion from this page"
+    assert last_report(page).startswith("1 added · 0 changed · 1 unchanged")
+    (owls_corpus / "bees.txt").write_text("Bees\n\nBees dance to share where flowers are.")
+    httpx.post(f"{server}/ingest/jobs", headers={"X-API-Key": KEY}).raise_for_status()
+    when_ingested(page, server)
+    assert page.subheader[-1].value == "Last ingestion from this page"  # a later curl job is not its own
