@@ -43,9 +43,9 @@ class Answerer(Protocol):
     def stream(self, query: Query, passages: list[Passage]) -> Iterator[AnswerEvent]: ...
 
 
-def abstain() -> Answer:
-    """The answer when the documents hold nothing relevant enough."""
-    return Answer(answer=NOT_FOUND, citations=[], abstained=True)
+def abstain(notice: str | None = None) -> Answer:
+    """The answer when the documents hold nothing relevant enough (with a notice saying why, if known)."""
+    return Answer(answer=NOT_FOUND, citations=[], abstained=True, notice=notice)
 
 
 class ExtractiveAnswerer:

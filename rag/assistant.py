@@ -15,6 +15,7 @@ from rag.condense import already_said, changed_subject, standalone_question
 from rag.embedding import load_embedder
 from rag.errors import InvalidQuestion, StoreUnavailable
 from rag.generative import GenerativeAnswerer
+from rag.language import not_english_notice
 from rag.llm import build_llm, with_sampling
 from rag.model_record import describe
 from rag.models import Answer, Passage, Turn
@@ -113,7 +114,7 @@ class Assistant:
         started = time.perf_counter()
         events: Iterator[AnswerEvent]
         if retrieved.abstain:
-            final = abstain()
+            final = abstain(notice=not_english_notice(retrieved.query.asked))
             events = iter([CitationsEvent([]), TokenEvent(final.answer), final])
         else:
             events = self.answerer.stream(retrieved.query, retrieved.passages)
