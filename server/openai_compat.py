@@ -57,7 +57,9 @@ class ChatCompletionRequest(BaseModel):
     stream: StrictBool = Field(False, description="Answer as `chat.completion.chunk` server-sent events.")
     stream_options: StreamOptions | None = None
     temperature: StrictFloat | None = Field(None, ge=0, le=2, description="LLM answerers only.")
-    top_p: StrictFloat | None = Field(None, ge=0, le=1, description="LLM answerers only (not the local model).")
+    top_p: StrictFloat | None = Field(
+        None, ge=0, le=1, description="LLM answerers only (not the local model)."
+    )
     max_tokens: StrictInt | None = Field(
         None, ge=1, description="LLM answerers only; lowers LLM_MAX_TOKENS, never raises it."
     )

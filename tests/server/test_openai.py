@@ -178,6 +178,7 @@ def test_an_over_large_body_is_refused_in_the_openai_shape(client: openai.OpenAI
     with pytest.raises(openai.APIStatusError) as raised:
         client.chat.completions.create(model=model, messages=[*history, {"role": "user", "content": TROOPS}])
     assert raised.value.status_code == 413 and raised.value.code == "request_too_large"
+    assert "larger than the 20,000-byte limit" in raised.value.message
 
 
 @pytest.mark.parametrize(
