@@ -172,6 +172,7 @@ def body_cap_errors(send: Send, cap: int) -> Send:
 
 
 def json_detail(body: bytes) -> object:
+    """The `detail` of a JSON error body, or None when the body is not one."""
     try:
         return json.loads(body).get("detail")
     except (ValueError, AttributeError):
