@@ -31,7 +31,8 @@ failed() {
 }
 
 healthy=false
-for _ in $(seq 1 240); do
+deadline=$((SECONDS + 120))
+while ((SECONDS < deadline)); do
   if ! kill -0 "$server_pid" 2>/dev/null; then
     status=0
     wait "$server_pid" || status=$?
