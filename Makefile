@@ -23,15 +23,18 @@ $(STAMP): pyproject.toml
 ingest: install
 	$(PY) -m ingest $(ARGS)
 
+# Each stops at once, naming the port and how to choose another, when its port is already in use.
 serve: install
+	VENV=$(VENV) bash scripts/check_port.sh $(HOST) $(API_PORT) API_PORT serve
 	$(PY) -m server --host $(HOST) --port $(API_PORT)
 
 ui: install
+	VENV=$(VENV) bash scripts/check_port.sh $(HOST) $(UI_PORT) UI_PORT ui
 	API_URL=http://$(HOST):$(API_PORT) $(VENV)/bin/streamlit run ui/app.py --server.address $(HOST) --server.port $(UI_PORT)
 
+# Checks both ports, ingests (ARGS go to `python -m ingest`), then starts the API and the chat.
 run: install
-	$(PY) -m ingest $(ARGS)
-	HOST=$(HOST) API_PORT=$(API_PORT) UI_PORT=$(UI_PORT) VENV=$(VENV) bash scripts/run.sh
+	HOST=$(HOST) API_PORT=$(API_PORT) UI_PORT=$(UI_PORT) VENV=$(VENV) bash scripts/run.sh $(ARGS)
 
 # Chromium from Debian for the browser tests (Playwright cannot download its own offline).
 # Without it those tests are skipped with a loud reason in the summary.

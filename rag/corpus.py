@@ -145,7 +145,8 @@ def save_upload(settings: Settings, name: str, data: bytes) -> Path:
     """Check an uploaded file parses, then move it into the corpus folder atomically."""
     bare = safe_file_name(name)
     if len(data) > settings.max_file_bytes:
-        raise FileTooLarge(f"file is {len(data):,} bytes; the limit is {settings.max_file_bytes:,}")
+        # The API reads one byte past the limit and stops: the true size is not known here.
+        raise FileTooLarge(f"file is larger than the {settings.max_file_bytes:,}-byte limit (MAX_FILE_BYTES)")
     corpus = settings.corpus_dir.resolve()
     corpus.mkdir(parents=True, exist_ok=True)
     target = corpus / bare

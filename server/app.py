@@ -37,7 +37,7 @@ from rag.settings import Settings, get_settings
 from server import mcp as mcp_server
 from server import observability, openai_compat
 from server.deps import needs_admin
-from server.limits import Guard
+from server.limits import Guard, body_cap_errors
 from server.routes import config, conversations, documents, openai, qa
 
 # Most specific first: the first matching class decides.
@@ -62,9 +62,10 @@ def status_for(error: RagError) -> int:
     return next((status for kind, status in STATUS_BY_ERROR if isinstance(error, kind)), 500)
 
 
-def openai_errors_outermost(app: FastAPI) -> None:
-    """Under /v1 every error takes OpenAI's shape for its SDKs, whatever raised it. The body cap answers
-    from outside every middleware, so the shape is given outside the whole stack, on the way out."""
+def errors_shaped_outermost(app: FastAPI, body_cap: int) -> None:
+    """The body cap's 413 as JSON like every other error, and under /v1 every error in OpenAI's shape for
+    its SDKs, whatever raised it. The body cap answers from outside every middleware, so the shapes are
+    given outside the whole stack, on the way out."""
     build = app.build_middleware_stack
 
     def build_shaped() -> ASGIApp:
@@ -73,6 +74,8 @@ def openai_errors_outermost(app: FastAPI) -> None:
         async def shaped(scope: Scope, receive: Receive, send: Send) -> None:
             if scope["type"] == "http" and scope["path"].startswith("/v1/"):
                 send = openai_compat.shaped_errors(send)
+            if scope["type"] == "http":
+                send = body_cap_errors(send, body_cap)
             await stack(scope, receive, send)
 
         return shaped
@@ -124,7 +127,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     app.add_middleware(Guard, settings=settings, admin_routes=admin_routes)
 
     observability.install(app, app.state.metrics)
-    openai_errors_outermost(app)
+    errors_shaped_outermost(app, settings.max_body_bytes)
     if settings.cors_origin_list:
         app.add_middleware(
             CORSMiddleware, allow_origins=settings.cors_origin_list, allow_methods=["*"], allow_headers=["*"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import math
 import time
 from typing import Any
@@ -23,6 +24,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rag.settings import Settings
 from server.deps import DOCS_PATHS, OPEN_PATHS, WRONG_KEY, Access, access_of
+
+# Starlette's words for a body over the cap: plain text, or a JSON detail when a route was reading it.
+STARLETTE_TOO_LARGE = "Content Too Large"
 
 
 class BodyTooSlow(HTTPException):
@@ -130,3 +134,46 @@ def bucket_of(access: Access, client: str) -> str:
     if access.accepted:
         return "key:" + hashlib.sha256(access.key.encode()).hexdigest()[:32]
     return f"address:{client}"
+
+
+def body_cap_errors(send: Send, cap: int) -> Send:
+    """`send` that turns the body cap's 413, which Starlette writes as plain text, into the API's JSON
+    error naming the limit. The cap answers from outside every middleware, so this wraps the whole stack."""
+    start: Message | None = None
+    body = b""
+
+    async def rewritten(message: Message) -> None:
+        nonlocal start, body
+        if message["type"] == "http.response.start" and message["status"] == 413:
+            start = message
+            return
+        if start is None or message["type"] != "http.response.body":
+            await send(message)
+            return
+        body += message.get("body", b"")
+        if message.get("more_body"):
+            return
+        if body.decode(errors="replace") == STARLETTE_TOO_LARGE or json_detail(body) == STARLETTE_TOO_LARGE:
+            detail = f"request body is larger than the {cap:,}-byte limit (MAX_BODY_BYTES)"
+            body = json.dumps({"detail": detail}).encode()
+            kept = [
+                (k, v) for k, v in start["headers"] if k.lower() not in (b"content-length", b"content-type")
+            ]
+            headers = [
+                *kept,
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ]
+            start = {**start, "headers": headers}
+        await send(start)
+        await send({"type": "http.response.body", "body": body})
+
+    return rewritten
+
+
+def json_detail(body: bytes) -> object:
+    """The `detail` of a JSON error body, or None when the body is not one."""
+    try:
+        return json.loads(body).get("detail")
+    except (ValueError, AttributeError):
+        return None

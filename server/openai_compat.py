@@ -11,7 +11,7 @@ from functools import cache
 from typing import Any, Literal
 
 from llama_index.core.utils import get_tokenizer
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool, StrictFloat, StrictInt
 from starlette import types as asgi
 
 from rag.answering import CitationsEvent, TokenEvent
@@ -42,7 +42,7 @@ class Message(BaseModel):
 
 
 class StreamOptions(BaseModel):
-    include_usage: bool = Field(False, description="Send a last chunk carrying `usage`.")
+    include_usage: StrictBool = Field(False, description="Send a last chunk carrying `usage`.")
 
 
 class ChatCompletionRequest(BaseModel):
@@ -54,15 +54,17 @@ class ChatCompletionRequest(BaseModel):
         description="The last user message is the question; earlier user and assistant messages are "
         "the history. System messages are accepted and play no part in retrieval.",
     )
-    stream: bool = Field(False, description="Answer as `chat.completion.chunk` server-sent events.")
+    stream: StrictBool = Field(False, description="Answer as `chat.completion.chunk` server-sent events.")
     stream_options: StreamOptions | None = None
-    temperature: float | None = Field(None, ge=0, le=2, description="LLM answerers only.")
-    top_p: float | None = Field(None, ge=0, le=1, description="LLM answerers only (not the local model).")
-    max_tokens: int | None = Field(
+    temperature: StrictFloat | None = Field(None, ge=0, le=2, description="LLM answerers only.")
+    top_p: StrictFloat | None = Field(
+        None, ge=0, le=1, description="LLM answerers only (not the local model)."
+    )
+    max_tokens: StrictInt | None = Field(
         None, ge=1, description="LLM answerers only; lowers LLM_MAX_TOKENS, never raises it."
     )
-    max_completion_tokens: int | None = Field(None, ge=1, description="Newer name for max_tokens.")
-    n: int = Field(1, ge=1, le=1, description="Only one choice is produced.")
+    max_completion_tokens: StrictInt | None = Field(None, ge=1, description="Newer name for max_tokens.")
+    n: StrictInt = Field(1, ge=1, le=1, description="Only one choice is produced.")
 
 
 def question_and_history(messages: list[Message]) -> tuple[str, list[Turn]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool, StrictInt
 
 from rag.ingestion import IngestReport
 from rag.models import SearchHit, Turn
@@ -17,14 +17,14 @@ class AskRequest(BaseModel):
         default_factory=list,
         description="Earlier turns of the chat, oldest first; follow-up questions are read in their light.",
     )
-    top_k: int | None = Field(
+    top_k: StrictInt | None = Field(
         None, ge=1, le=MAX_ASK_TOP_K, description="Passages to retrieve (default: TOP_K)."
     )
 
 
 class SearchRequest(BaseModel):
     query: str = Field(description="What to look for.")
-    top_k: int | None = Field(
+    top_k: StrictInt | None = Field(
         None, ge=1, le=MAX_SEARCH_TOP_K, description="Passages to return (default: TOP_K)."
     )
 
@@ -44,8 +44,8 @@ class Health(BaseModel):
 
 
 class IngestRequest(BaseModel):
-    full: bool = Field(False, description="Re-embed every document, changed or not.")
-    dry_run: bool = Field(False, description="Report the plan only; change nothing.")
+    full: StrictBool = Field(False, description="Re-embed every document, changed or not.")
+    dry_run: StrictBool = Field(False, description="Report the plan only; change nothing.")
 
 
 class UploadResponse(BaseModel):

@@ -385,6 +385,7 @@ SLOW_MODULES = {
     "test_guard.py",
     "test_rate_limit_storage.py",
     "test_shutdown.py",
+    "test_run.py",
 }
 
 

@@ -69,9 +69,14 @@ class Api:
         """Why a call failed, in words for the reader: no status codes, and the command that helps."""
         if isinstance(exc, ServerError):
             return failure_message(exc.status, exc.detail)
+        # The chat's own address in the command: a bare `make serve` starts the API on the default port.
+        address = httpx.URL(self.url)
+        where = f"API_PORT={address.port or (443 if address.scheme == 'https' else 80)}"
+        if address.host not in ("127.0.0.1", "localhost"):
+            where = f"HOST={address.host} {where}"
         return (
-            f"The server at {self.url} is unreachable. Start the API with `make serve` "
-            "(or the API and the chat together with `make run`)."
+            f"The server at {self.url} is unreachable. Start the API there with `make serve {where}` "
+            f"(or the API and the chat together with `make run {where}`)."
         )
 
     def health(self) -> dict[str, Any]:

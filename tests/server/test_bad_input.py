@@ -51,3 +51,36 @@ def test_top_k_that_is_no_whole_number_gets_422(api: TestClient, number: str) ->
     response = api.post("/search", content=body, headers={"Content-Type": "application/json"})
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["body", "top_k"]
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/ask", {"question": QUESTION, "top_k": "5"}, "top_k"),
+        ("/ask", {"question": QUESTION, "top_k": True}, "top_k"),
+        ("/ask/stream", {"question": QUESTION, "top_k": "5"}, "top_k"),
+        ("/search", {"query": "troops", "top_k": True}, "top_k"),
+        ("/ingest", {"full": "yes"}, "full"),
+        ("/ingest", {"dry_run": 1}, "dry_run"),
+        ("/ingest/jobs", {"full": "true"}, "full"),
+    ],
+    ids=[
+        "ask-top_k-string",
+        "ask-top_k-bool",
+        "stream-top_k-string",
+        "search-top_k-bool",
+        "ingest-full-yes",
+        "ingest-dry_run-1",
+        "ingest-job-full-string",
+    ],
+)
+def test_a_value_of_the_wrong_json_type_gets_422_and_starts_nothing(
+    api: TestClient, path: str, body: dict, field: str
+) -> None:
+    jobs_before = api.get("/ingest/jobs").json()
+    response = api.post(path, json=body)
+    assert response.status_code == 422
+    error = response.json()["detail"][0]
+    assert error["loc"] == ["body", field]
+    assert error["msg"] in ("Input should be a valid integer", "Input should be a valid boolean")
+    assert api.get("/ingest/jobs").json() == jobs_before  # no re-embedding started

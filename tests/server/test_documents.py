@@ -75,7 +75,7 @@ def test_upload_with_a_path_in_its_name_cannot_escape_the_corpus(
         ("..", b"x", 415, "unusable file name"),
         ("broken.pdf", b"%PDF-1.4 garbage", 422, "corrupt PDF"),
         ("empty.txt", b"", 422, "empty file"),
-        ("huge.txt", b"a" * 60_000, 413, "the limit is 50,000"),
+        ("huge.txt", b"a" * 60_000, 413, "file is larger than the 50,000-byte limit (MAX_FILE_BYTES)"),
         ("two\nlines.txt", b"Name\n\nWith a newline.", 415, "control characters"),
         ("nul\x00.txt", b"Name\n\nWith a NUL.", 415, "control characters"),
         ("n" * 300 + ".txt", b"Name\n\nToo long.", 415, "over 255 bytes long"),

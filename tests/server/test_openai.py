@@ -178,6 +178,22 @@ def test_an_over_large_body_is_refused_in_the_openai_shape(client: openai.OpenAI
     with pytest.raises(openai.APIStatusError) as raised:
         client.chat.completions.create(model=model, messages=[*history, {"role": "user", "content": TROOPS}])
     assert raised.value.status_code == 413 and raised.value.code == "request_too_large"
+    assert "larger than the 20,000-byte limit" in raised.value.message
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("stream", "yes"), ("temperature", "0.5"), ("max_tokens", True), ("n", "1")],
+)
+def test_a_value_of_the_wrong_json_type_is_a_bad_request_naming_the_field(
+    api_url: str, model: str, field: str, value: object
+) -> None:
+    body = {"model": model, "messages": [{"role": "user", "content": TROOPS}], field: value}
+    response = httpx.post(
+        f"{api_url}/v1/chat/completions", json=body, headers={"Authorization": f"Bearer {KEY}"}
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["param"] == field
 
 
 def test_past_the_rate_limit_raises_rate_limit_error(api_url: str, model: str) -> None:

@@ -68,10 +68,19 @@ def test_rate_limit_answers_429_with_retry_after(corpus_assistant: Assistant) ->
         assert http.get("/health").status_code == 200  # probes are never limited
 
 
-def test_over_large_body_is_refused_with_413(corpus_assistant: Assistant) -> None:
+def test_over_large_body_is_refused_with_413_in_json_naming_the_limit(corpus_assistant: Assistant) -> None:
+    body = json.dumps({"question": "x" * 2000}).encode()
     with client_for(corpus_assistant, max_body_bytes=1000) as http:
-        response = http.post("/ask", json={"question": "x" * 2000})
+        with_length = http.post("/ask", content=body, headers={"Content-Type": "application/json"})
+        chunked = http.post(
+            "/ask", content=iter([body[:500], body[500:]]), headers={"Content-Type": "application/json"}
+        )
+    for response in (with_length, chunked):
         assert response.status_code == 413
+        assert response.headers["content-type"] == "application/json"
+        assert response.json() == {
+            "detail": "request body is larger than the 1,000-byte limit (MAX_BODY_BYTES)"
+        }
 
 
 def test_request_id_is_echoed_or_made(api: TestClient) -> None:

@@ -62,14 +62,16 @@ def test_chat_keeps_the_conversation(monkeypatch, live_server: str) -> None:
     assert "could not find" in messages[3].html[0].value and "rephrasing" in messages[3].html[0].value
 
 
-def test_unreachable_server_is_reported_plainly(monkeypatch) -> None:
-    dead = f"http://127.0.0.1:{free_port()}"
-    app = run_app(monkeypatch, dead)
+def test_unreachable_server_is_reported_plainly_with_the_command_for_its_own_port(monkeypatch) -> None:
+    port = free_port()
+    app = run_app(monkeypatch, f"http://127.0.0.1:{port}")
     assert "unreachable" in app.sidebar.error[0].value
     assert dead in app.main.warning[0].value and "unreachable" in app.main.warning[0].value
     assert not any("No documents" in info.value for info in app.main.info)
     app.chat_input[0].set_value("Anything?").run()
-    assert "unreachable" in app.chat_message[1].error[0].value
+    hint = app.chat_message[1].error[0].value
+    assert "unreachable" in hint
+    assert f"make serve API_PORT={port}" in hint and f"make run API_PORT={port}" in hint
 
 
 def test_chat_sends_its_key_to_a_server_that_requires_one(monkeypatch, corpus_assistant) -> None:

@@ -62,9 +62,13 @@ def test_page_shows_the_servers_own_upload_limit(monkeypatch, server: str) -> No
 
 
 def test_page_says_unknown_with_the_right_command_when_the_api_is_down(monkeypatch) -> None:
-    page = open_page(monkeypatch, f"http://127.0.0.1:{free_port()}")
+    port = free_port()
+    page = open_page(monkeypatch, f"http://127.0.0.1:{port}")
     assert page.subheader[0].value == "In the store: unknown"
-    assert "make serve" in page.error[0].value and "make run" in page.error[0].value
+    assert (
+        f"make serve API_PORT={port}" in page.error[0].value
+        and f"make run API_PORT={port}" in page.error[0].value
+    )
 
 
 def test_re_ingest_button_shows_the_report(monkeypatch, server: str, owls_corpus: Path) -> None:
