@@ -64,7 +64,8 @@ def test_chat_keeps_the_conversation(monkeypatch, live_server: str) -> None:
 
 def test_unreachable_server_is_reported_plainly_with_the_command_for_its_own_port(monkeypatch) -> None:
     port = free_port()
-    app = run_app(monkeypatch, f"http://127.0.0.1:{port}")
+    dead = f"http://127.0.0.1:{port}"
+    app = run_app(monkeypatch, dead)
     assert "unreachable" in app.sidebar.error[0].value
     assert dead in app.main.warning[0].value and "unreachable" in app.main.warning[0].value
     assert not any("No documents" in info.value for info in app.main.info)
