@@ -11,6 +11,7 @@ import hashlib
 import json
 import math
 import time
+from collections.abc import Callable
 from typing import Any
 
 from limits import RateLimitItem, parse
@@ -136,15 +137,17 @@ def bucket_of(access: Access, client: str) -> str:
     return f"address:{client}"
 
 
-def body_cap_errors(send: Send, cap: int) -> Send:
-    """`send` that turns the body cap's 413, which Starlette writes as plain text, into the API's JSON
-    error naming the limit. The cap answers from outside every middleware, so this wraps the whole stack."""
+def rewritten_errors(
+    send: Send, picks: Callable[[int], bool], rewrite: Callable[[int, bytes], tuple[int, bytes] | None]
+) -> Send:
+    """`send` that holds back a response whose status `picks` chooses, and sends the status and JSON body
+    `rewrite` makes of its status and body instead (the response as it was when `rewrite` gives None)."""
     start: Message | None = None
     body = b""
 
     async def rewritten(message: Message) -> None:
         nonlocal start, body
-        if message["type"] == "http.response.start" and message["status"] == 413:
+        if message["type"] == "http.response.start" and picks(message["status"]):
             start = message
             return
         if start is None or message["type"] != "http.response.body":
@@ -153,9 +156,9 @@ def body_cap_errors(send: Send, cap: int) -> Send:
         body += message.get("body", b"")
         if message.get("more_body"):
             return
-        if body.decode(errors="replace") == STARLETTE_TOO_LARGE or json_detail(body) == STARLETTE_TOO_LARGE:
-            detail = f"request body is larger than the {cap:,}-byte limit (MAX_BODY_BYTES)"
-            body = json.dumps({"detail": detail}).encode()
+        new = rewrite(start["status"], body)
+        if new is not None:
+            status, body = new
             kept = [
                 (k, v) for k, v in start["headers"] if k.lower() not in (b"content-length", b"content-type")
             ]
@@ -164,11 +167,24 @@ def body_cap_errors(send: Send, cap: int) -> Send:
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
             ]
-            start = {**start, "headers": headers}
+            start = {**start, "status": status, "headers": headers}
         await send(start)
         await send({"type": "http.response.body", "body": body})
 
     return rewritten
+
+
+def body_cap_errors(send: Send, cap: int) -> Send:
+    """`send` that turns the body cap's 413, which Starlette writes as plain text, into the API's JSON
+    error naming the limit. The cap answers from outside every middleware, so this wraps the whole stack."""
+
+    def rewrite(status: int, body: bytes) -> tuple[int, bytes] | None:
+        if body.decode(errors="replace") != STARLETTE_TOO_LARGE and json_detail(body) != STARLETTE_TOO_LARGE:
+            return None
+        detail = f"request body is larger than the {cap:,}-byte limit (MAX_BODY_BYTES)"
+        return status, json.dumps({"detail": detail}).encode()
+
+    return rewritten_errors(send, lambda status: status == 413, rewrite)
 
 
 def json_detail(body: bytes) -> object:

@@ -19,6 +19,7 @@ from rag.assistant import Done, StreamEvent
 from rag.errors import InvalidQuestion
 from rag.models import Answer, Citation, Turn
 from rag.streaming import CheckedText
+from server.limits import rewritten_errors
 
 SOURCES_HEADING = "\n\nSources:\n"
 _MARKED = re.compile(r"([^\[\]]+?)\s*((?:\[\d+\])+)")
@@ -232,33 +233,13 @@ def error(status: int, detail: Any) -> tuple[int, dict[str, Any]]:
 
 def shaped_errors(send: asgi.Send) -> asgi.Send:
     """`send` that rewrites an error response's body into OpenAI's error shape (and 422 into 400)."""
-    start: asgi.Message | None = None
-    body = b""
 
-    async def shaped(message: asgi.Message) -> None:
-        nonlocal start, body
-        if message["type"] == "http.response.start" and message["status"] >= 400:
-            start = message
-            return
-        if start is None or message["type"] != "http.response.body":
-            await send(message)
-            return
-        body += message.get("body", b"")
-        if message.get("more_body"):
-            return
+    def rewrite(status: int, body: bytes) -> tuple[int, bytes]:
         try:
             detail = json.loads(body).get("detail", "")
         except (ValueError, AttributeError):
             detail = body.decode(errors="replace")
-        status, payload = error(start["status"], detail)
-        data = json.dumps(payload).encode()
-        kept = [(k, v) for k, v in start["headers"] if k.lower() not in (b"content-length", b"content-type")]
-        headers = [
-            *kept,
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(data)).encode()),
-        ]
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": data})
+        status, payload = error(status, detail)
+        return status, json.dumps(payload).encode()
 
-    return shaped
+    return rewritten_errors(send, lambda status: status >= 400, rewrite)
