@@ -13,6 +13,7 @@ from tests.conftest import CORPUS, ROOT, SEED_QA, SQUAD, ingest_into, make_setti
 SEED = load_questions(SEED_QA)
 PARAPHRASE_DEV = ROOT / "eval" / "paraphrase-dev.jsonl"
 FOLLOW_UPS = ROOT / "eval" / "followups.jsonl"
+OFF_TOPIC = ROOT / "eval" / "off-topic.jsonl"
 
 
 @pytest.fixture(scope="session")
@@ -63,8 +64,14 @@ def test_everyday_words_questions_quality_floor(dev_assistant: Assistant) -> Non
     assert scores.answer_accuracy >= 0.80
     assert scores.short_f1 >= 0.40
     assert scores.abstain_answerable <= 0.05
-    assert scores.abstain_off_topic is not None and scores.abstain_off_topic >= 0.8
+    assert scores.abstain_off_topic is not None and scores.abstain_off_topic >= 0.9  # 0.9 (9 of 10)
     assert scores.structure_quoted == 0
+
+
+@pytest.mark.slow
+def test_off_topic_questions_abstain_floor(dev_assistant: Assistant) -> None:
+    scores = scores_of(dev_assistant, OFF_TOPIC)
+    assert scores.abstain_off_topic is not None and scores.abstain_off_topic >= 0.85  # 0.9 (36 of 40)
 
 
 @pytest.mark.slow
