@@ -263,6 +263,11 @@ def _after_heading_lines(text: str) -> list[re.Match[str]]:
     return found
 
 
+def is_fact_line(line: str) -> bool:
+    """Whether a line is a table row or a "Label: value" line: a fact of its own, not a heading."""
+    return _FACT_LINE.fullmatch(line) is not None
+
+
 def _fact_line_breaks(text: str) -> list[re.Match[str]]:
     """The line breaks before and after table rows and "Label: value" lines; after one only when the next
     line starts anew (a capital, a digit, a mark), so that a wrapped line of prose stays whole."""

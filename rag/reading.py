@@ -11,6 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from rag.answer_types import AnswerType, Candidate, expected_type, new_candidates
+from rag.chunking import is_fact_line
 from rag.lexical import terms
 from rag.models import Passage, ScoredSentence
 from rag.reader_model import pair_text, reader_model
@@ -20,7 +21,6 @@ WEIGHTS_FILE = Path(__file__).with_name("reader_weights.json")
 _HEADING = re.compile(r"^\s*#{1,6}\s|^\s*[=\-_*]{3,}\s*$")
 _TABLE_RULE = re.compile(r"^\s*\|[\s:|-]*-[\s:|-]*\|?\s*$")  # |---|:--:|
 _TABLE_ROW = re.compile(r"^\s*\|\s*(.*?)\s*\|\s*$")
-_LABELLED = re.compile(r"^[^:]{1,40}:\s+\S")  # "Check-in: from 4 pm": a fact, not a label
 _BULLET = re.compile(r"^\s*(?:[-*•+]|\d{1,3}[.)])\s+")
 _ENDS_SENTENCE = re.compile(r"[.!?:;)\]\"'”’…]\s*$")
 _SPACE = re.compile(r"\s+")
@@ -83,7 +83,7 @@ def structure_at(text: str, title: str, start: int, end: int) -> bool:
         whole_line
         and len(sentence.split()) <= 12
         and not _ENDS_SENTENCE.search(sentence)
-        and not _LABELLED.match(sentence)
+        and not is_fact_line(sentence)  # "Check-in: from 4 pm": a fact, not a label
     )
 
 

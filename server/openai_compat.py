@@ -18,8 +18,9 @@ from rag.answering import CitationsEvent, TokenEvent
 from rag.assistant import Done, StreamEvent
 from rag.errors import InvalidQuestion
 from rag.models import Answer, Citation, Turn
+from rag.reading import normalise
 from rag.streaming import CheckedText
-from server.limits import rewritten_errors
+from server.limits import json_detail, rewritten_errors
 
 SOURCES_HEADING = "\n\nSources:\n"
 _MARKED = re.compile(r"([^\[\]]+?)\s*((?:\[\d+\])+)")
@@ -95,7 +96,7 @@ def location(citation: Citation) -> str:
 def quoted(citation: Citation, answer_text: str) -> str:
     """The sentences the answer quotes from this passage; else the passage's opening."""
     if citation.sentences:  # verbatim, so a PDF's line breaks are in them
-        return " ".join(" ".join(s.text.split()) for s in citation.sentences)
+        return " ".join(normalise(s.text) for s in citation.sentences)
     marker = f"[{citation.id}]"
     verbatim = [
         sentence.strip()
@@ -104,7 +105,7 @@ def quoted(citation: Citation, answer_text: str) -> str:
     ]
     if verbatim:
         return " ".join(verbatim)
-    text = " ".join(citation.text.split())
+    text = normalise(citation.text)
     return text if len(text) <= _EXCERPT_CHARS else text[:_EXCERPT_CHARS].rsplit(" ", 1)[0] + "…"
 
 
@@ -235,9 +236,8 @@ def shaped_errors(send: asgi.Send) -> asgi.Send:
     """`send` that rewrites an error response's body into OpenAI's error shape (and 422 into 400)."""
 
     def rewrite(status: int, body: bytes) -> tuple[int, bytes]:
-        try:
-            detail = json.loads(body).get("detail", "")
-        except (ValueError, AttributeError):
+        detail = json_detail(body)
+        if detail is None:  # not JSON: Starlette's plain-text answers
             detail = body.decode(errors="replace")
         status, payload = error(status, detail)
         return status, json.dumps(payload).encode()
