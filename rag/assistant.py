@@ -176,7 +176,7 @@ def build_assistant(
     embedder = embedder or load_embedder(settings.embed_model, settings.embed_precision)
     store = open_store(settings)
     # In float32, the weights questions use: a process that only answers never loads the bfloat16 copy.
-    store.check_model(describe(embedder, settings.embed_model, exact=True))
+    store.check_model(describe(embedder, settings.embed_model))
     retriever = Retriever(
         store,
         embedder,
@@ -197,6 +197,6 @@ def refuse_another_models_store(settings: Settings) -> None:
     stays loaded for the assistant built next (one process); a store that is down is reported later."""
     embedder = load_embedder(settings.embed_model)
     try:
-        open_store(settings).check_model(describe(embedder, settings.embed_model, exact=True))
+        open_store(settings).check_model(describe(embedder, settings.embed_model))
     except StoreUnavailable:
         return

@@ -57,10 +57,10 @@ class ModelRecord:
         return cls(str(meta["embed_model"]), int(meta["embed_dimension"]), probe)
 
 
-def describe(embedder: BaseEmbedding, name: str, exact: bool = False) -> ModelRecord:
-    """The record of a loaded model, named as EMBED_MODEL names it; exact: the probe embedded in
-    float32 whatever the precision setting (either compares as the same model)."""
-    vector = embed_texts(embedder, [PROBE], exact)[0]
+def describe(embedder: BaseEmbedding, name: str) -> ModelRecord:
+    """The record of a loaded model, named as EMBED_MODEL names it (either precision compares as the
+    same model)."""
+    vector = embed_texts(embedder, [PROBE])[0]
     return ModelRecord(name, len(vector), tuple(float(x) for x in vector))
 
 

