@@ -165,10 +165,7 @@ class SentenceEmbedder(BaseEmbedding):
         """Passage embeddings as the rows of one matrix, never as Python floats: for a slice's 3,000
         sentences those took 37 MB more."""
         encoded = self._encode(texts, self.document_prompt)  # once: the batches only pad
-        parts = [
-            self._embed(encoded[batch])
-            for batch in self._token_bounded(list(map(len, encoded)))
-        ]
+        parts = [self._embed(encoded[batch]) for batch in self._token_bounded(list(map(len, encoded)))]
         _trim_heap()
         if not parts:
             return np.zeros((0, 0), dtype=np.float32)
