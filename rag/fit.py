@@ -161,7 +161,7 @@ def lead_accuracy(cases: list[Case]) -> float:
 
 
 MODEL_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0)
-MODEL_CHECKS = 6  # sentences the reader model reads per question: about 30 ms on one core
+MODEL_CHECKS = 6  # the most sentences the reader model reads per question (see reading.READ_WITHIN)
 
 
 def model_weight(cases: list[Case], out: Path, fitted: dict) -> tuple[float, float]:

@@ -125,7 +125,7 @@ def test_an_over_long_sentence_is_cut_to_the_word_limit(assistant: Assistant, tm
 def test_the_reader_model_reads_the_likeliest_sentences_and_they_lead(
     assistant: Assistant, tmp_path: Path
 ) -> None:
-    from rag.reading import model_use, read
+    from rag.reading import READ_AT_LEAST, model_use, read
 
     write(tmp_path / "docs", "reactor.md", REACTOR)
     ingest_into(assistant, tmp_path / "docs")
@@ -133,9 +133,19 @@ def test_the_reader_model_reads_the_likeliest_sentences_and_they_lead(
     readings = read(question, assistant.retrieve(question, None, 5).passages)
     _, how_many = model_use()
     checked = [r for r in readings if r.checked is not None]
-    assert len(checked) == min(how_many, len(readings)) > 0
+    assert min(READ_AT_LEAST, len(readings)) <= len(checked) <= how_many
     assert readings[0].text.startswith("At full power the reactor delivers 420 megawatts")
     assert readings[0].checked == max(r.checked for r in checked)
+
+
+def test_the_reader_model_skips_sentences_the_features_leave_far_behind() -> None:
+    from rag.reading import READ_WITHIN, in_the_running
+
+    scores = [0.0, 5.0, 5.0 - READ_WITHIN - 0.1, 4.0, -3.0, 2.5]
+    assert in_the_running(scores, 6) == [1, 3, 5]  # the likeliest and those within READ_WITHIN of it
+    assert in_the_running(scores, 2) == [1, 3]
+    assert in_the_running([9.0, 0.0, -1.0], 6) == [0, 1]  # the likeliest two, however far the second
+    assert in_the_running([], 6) == []
 
 
 def test_a_what_question_gets_its_answer_marked_too(assistant: Assistant, tmp_path: Path) -> None:
