@@ -111,15 +111,6 @@ def test_training_never_sees_a_measured_question_or_a_held_out_article() -> None
     assert all(sum(label for _, label in r["pairs"]) == 1 for r in rows)
 
 
-def test_the_answering_sentence_without_its_answer_is_a_contrast_that_does_not_answer() -> None:
-    sentence = "Work on the bridge began in 1927 and it was opened to traffic in 1932."
-    start = sentence.index("in 1932")
-    assert train_reader.without_answer(sentence, start, start + 7) == (
-        "Work on the bridge began in 1927 and it was opened to traffic."
-    )
-    assert train_reader.without_answer("It is 503 metres long.", 6, 16) is None  # too little left
-
-
 @NEEDS_SHARED
 def test_the_held_out_articles_include_every_article_our_own_questions_ask_about() -> None:
     wiki5 = {p.name for p in (SHARED_EVAL / "squad2-wiki5" / "corpus").glob("*.txt")}
