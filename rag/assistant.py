@@ -175,7 +175,6 @@ def build_assistant(
     EmbeddingModelMismatch when the store's vectors are another model's than EMBED_MODEL's."""
     embedder = embedder or load_embedder(settings.embed_model, settings.embed_precision)
     store = open_store(settings)
-    # In float32, the weights questions use: a process that only answers never loads the bfloat16 copy.
     store.check_model(describe(embedder, settings.embed_model))
     retriever = Retriever(
         store,
@@ -195,7 +194,7 @@ def build_assistant(
 def refuse_another_models_store(settings: Settings) -> None:
     """EmbeddingModelMismatch before serving when the store holds another model's vectors. The model
     stays loaded for the assistant built next (one process); a store that is down is reported later."""
-    embedder = load_embedder(settings.embed_model)
+    embedder = load_embedder(settings.embed_model, settings.embed_precision)
     try:
         open_store(settings).check_model(describe(embedder, settings.embed_model))
     except StoreUnavailable:

@@ -42,8 +42,8 @@ class Settings(BaseSettings):
     )
     embed_precision: Literal["auto", "float32", "bfloat16"] = Field(
         "auto",
-        description="Precision of ingestion's embeddings: auto is bfloat16 on CPUs that compute it natively "
-        "(2-3× faster, the same vectors to 4 decimals), else float32.",
+        description="Precision of passage and question embeddings: auto is bfloat16 on CPUs that compute "
+        "it natively (2-3× faster, the same vectors to 4 decimals), else float32.",
     )
     chunk_size: int = Field(256, gt=16, description="Chunk size in tokens (tiktoken cl100k).")
     chunk_overlap: int = Field(48, ge=0, description="Overlap between chunks in tokens.")
