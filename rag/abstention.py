@@ -13,7 +13,7 @@ import json
 import math
 from functools import lru_cache
 
-from rag.answer_types import expected_type
+from rag.answer_types import CONTACT_KINDS, expected_type
 from rag.lexical import terms
 from rag.models import Passage
 from rag.reading import WEIGHTS_FILE, Reading, read
@@ -90,7 +90,11 @@ def should_abstain(values: tuple[float, ...]) -> bool:
 
 
 def abstains(question: str, passages: list[Passage], idf: dict[str, float], min_relevance: float) -> bool:
-    """The whole decision: below the relevance floor always, above it when the fitted decision says so."""
+    """The whole decision: below the relevance floor always, and when a contact detail is asked for that
+    no sentence read holds; otherwise when the fitted decision says so."""
     if not passages or passages[0].score < min_relevance:
         return True
-    return should_abstain(signals(question, passages, read(question, passages), idf))
+    readings = read(question, passages)
+    if expected_type(question) in CONTACT_KINDS and not any(r.candidates for r in readings):
+        return True
+    return should_abstain(signals(question, passages, readings, idf))

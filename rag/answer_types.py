@@ -1,4 +1,5 @@
-"""What kind of answer a question asks for, and where a sentence holds one: dates, numbers, names, places.
+"""What kind of answer a question asks for, and where a sentence holds one: dates, numbers, names, places,
+and contact details (a phone number, an email address, a web address).
 
 Plain patterns, not a tagger: they run in microseconds, need no model, and only have to tell a sentence
 that could answer "when" from one that cannot.
@@ -17,7 +18,19 @@ class AnswerType(Enum):
     PERSON = "person"  # a person or an organisation
     PLACE = "place"
     NAME = "name"  # any proper name ("which team", "what company")
+    PHONE = "phone"
+    EMAIL = "email"
+    WEB_ADDRESS = "web address"
     PHRASE = "phrase"  # whatever the reader model marks as the answer, of no kind in particular
+
+
+# Kinds a sentence either holds or cannot answer: no paraphrase of "1931" or "info@club.org" exists.
+EXACT_KINDS = frozenset(
+    {AnswerType.DATE, AnswerType.NUMBER, AnswerType.PHONE, AnswerType.EMAIL, AnswerType.WEB_ADDRESS}
+)
+# Kinds no other wording can stand in for: "after the war" may answer "when", nothing but an address
+# answers "what is their email address".
+CONTACT_KINDS = frozenset({AnswerType.PHONE, AnswerType.EMAIL, AnswerType.WEB_ADDRESS})
 
 
 @dataclass(frozen=True)
@@ -89,6 +102,32 @@ _YEAR_CUE = re.compile(
     re.I,
 )
 _PLACE_CUE = re.compile(r"\b(?:in|at|from|to|near|into|on|across|towards?|between)\s+(?:the\s+)?$", re.I)
+_PHONE = re.compile(r"(?<![\w.,/-])\+?\(?\d[\d ().-]{5,}\d(?![\w/-]|[,.]\d)")
+_YEAR_SPAN = re.compile(r"^\d{4}\s*-\s*\d{4}$")
+_EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
+_TLD = r"(?:com|org|net|edu|gov|io|co|uk|de|fr|nl|es|it|au|ca|nz|ie|eu|us|info|biz|app|dev)"
+_WEB = re.compile(
+    r"(?:https?://|\bwww\.)[^\s<>()\"']*[^\s<>()\"'.,;:!?]"
+    rf"|(?<![@\w.-])[a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)*\.{_TLD}\b(?:/[^\s<>()\"']*[^\s<>()\"'.,;:!?])?",
+    re.IGNORECASE,
+)
+# Questions asking for a way to get in touch. The wh-word must be near the noun ("What is their email?"),
+# so "What did Haas say in his email?" or "the search feature on the V&A website" stay ordinary questions.
+_NEAR_WH = (
+    r"(?:\b(?:what|which|where)(?:'s|\s+is|\s+are|\s+was|\s+were)?\s+(?:\S+\s+){0,3}"
+    r"|\bwhere (?:can|do|could|should) (?:i|we|you) (?:find|get|see|look up)\s+(?:\S+\s+){0,2})"
+)
+_ASKS_PHONE = re.compile(
+    r"\b(?:(?:tele)?phone|fax|contact|mobile|cell|helpline|hotline|office|support|emergency)(?: phone)? "
+    r"numbers?\b|\bby (?:tele)?phone\b|\b(?:phone|ring|text) (?:them|us|him|her)\b|\b(?:helpline|hotline)\b"
+    r"|\bnumber (?:to|should|do|can|could|would) (?:i |we |you )?(?:call|ring|dial|text)\b"
+)
+_ASKS_EMAIL = re.compile(
+    rf"{_NEAR_WH}e-?mail\b|\be-?mail address|\bby e-?mail\b|\be-?mail (?:them|us|him|her)\b"
+)
+_ASKS_WEB = re.compile(
+    rf"{_NEAR_WH}(?:web ?site|web address|url|home ?page|web ?page)\b|\bweb address|\burl\b"
+)
 _SENTENCE_OPENERS = frozenset(
     [
         "a",
@@ -179,6 +218,12 @@ def expected_type(question: str) -> AnswerType | None:
         q,
     ):
         return AnswerType.DATE
+    if not re.search(r"\bhow (?:many|much)\b", q):
+        for kind, asks in ((AnswerType.EMAIL, _ASKS_EMAIL), (AnswerType.WEB_ADDRESS, _ASKS_WEB)):
+            if asks.search(q):
+                return kind
+        if _ASKS_PHONE.search(q):
+            return AnswerType.PHONE
     if re.search(
         r"\b(?:how (?:many|much|long|far|big|large|old|tall|high|often|fast|heavy|deep|wide)|"
         r"what (?:percentage|percent|proportion|share|number|amount|size|age|population|"
@@ -209,6 +254,16 @@ def candidates(sentence: str, kind: AnswerType) -> list[Candidate]:
     """Stretches of the sentence that are of the given kind."""
     if kind is AnswerType.DATE:
         found = [(m.start(), m.end()) for m in _DATE.finditer(sentence)]
+    elif kind is AnswerType.PHONE:
+        found = [
+            (m.start(), m.end())
+            for m in _PHONE.finditer(sentence)
+            if len(re.sub(r"\D", "", m.group())) >= 7 and not _YEAR_SPAN.match(m.group())
+        ]
+    elif kind is AnswerType.EMAIL:
+        found = [(m.start(), m.end()) for m in _EMAIL.finditer(sentence)]
+    elif kind is AnswerType.WEB_ADDRESS:
+        found = [(m.start(), m.end()) for m in _WEB.finditer(sentence)]
     elif kind is AnswerType.NUMBER:
         found = [
             (m.start(), m.end())

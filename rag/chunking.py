@@ -175,7 +175,9 @@ _LINE_BREAKS = re.compile(r"\n\s*\n|\n(?=\s*(?:[-*•]|\d+[.)])\s)")
 # A table row, or a "Label: value" line ("Check-in: from 4 pm"), holds a fact of its own: lines of them
 # never end with a full stop, so without breaks of their own they run together into one "sentence".
 _FACT_LINE = re.compile(
-    r"^[ \t]*(?:\|.*\||[A-Z][\w'’()/&.-]*(?:[ \t]+[\w'’()/&.-]+){0,3}:[ \t]+\S.*?)[ \t]*$", re.MULTILINE
+    r"^[ \t]*(?:\|.*\||(?:(?:[-*•+]|\d{1,3}[.)])[ \t]+)?"  # a list item may be a "Label: value" line
+    r"[A-Z][\w'’()/&.-]*(?:[ \t]+[\w'’()/&.-]+){0,3}:[ \t]+\S.*?)[ \t]*$",
+    re.MULTILINE,
 )
 _NEWLINE = re.compile(r"\n")
 _STARTS_A_LINE = re.compile(r"[ \t]*[A-Z0-9|#>*•-]")

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from rag.answer_types import AnswerType, Candidate, expected_type, new_candidates
+from rag.answer_types import EXACT_KINDS, AnswerType, Candidate, expected_type, new_candidates
 from rag.chunking import is_fact_line
 from rag.lexical import terms
 from rag.models import Passage, ScoredSentence
@@ -22,7 +22,8 @@ _HEADING = re.compile(r"^\s*#{1,6}\s|^\s*[=\-_*]{3,}\s*$")
 _TABLE_RULE = re.compile(r"^\s*\|[\s:|-]*-[\s:|-]*\|?\s*$")  # |---|:--:|
 _TABLE_ROW = re.compile(r"^\s*\|\s*(.*?)\s*\|\s*$")
 _BULLET = re.compile(r"^\s*(?:[-*•+]|\d{1,3}[.)])\s+")
-_ENDS_SENTENCE = re.compile(r"[.!?:;)\]\"'”’…]\s*$")
+# A closing bracket ends a sentence only after a full stop: "Policy (version 3, January 2026)" is a title.
+_ENDS_SENTENCE = re.compile(r"(?:[.!?:;\"'”’…]|[.!?…][\"'”’]?[)\]])\s*$")
 _SPACE = re.compile(r"\s+")
 
 
@@ -48,7 +49,7 @@ FEATURES = (
     "previous_cosine",
     "type_match",
     "type_missing",
-    "date_or_number_missing",
+    "exact_kind_missing",
     "type_match_overlap",
     "passage_relevance",
     "passage_cosine",
@@ -78,13 +79,24 @@ def structure_at(text: str, title: str, start: int, end: int) -> bool:
     sentence = text[start:end]
     if normalise(sentence).lower() == normalise(title).lower():
         return True
-    whole_line = not text[line_start:start].strip() and not text[end:line_end].strip()
+    at_line_start, runs_on = not text[line_start:start].strip(), bool(text[end:line_end].strip())
+    if at_line_start and runs_on and _run_in_heading(sentence):
+        return True
+    whole_line = at_line_start and not runs_on
     return (
         whole_line
         and len(sentence.split()) <= 12
         and not _ENDS_SENTENCE.search(sentence)
         and not is_fact_line(sentence)  # "Check-in: from 4 pm": a fact, not a label
     )
+
+
+def _run_in_heading(sentence: str) -> bool:
+    """Whether a sentence that opens a line and runs into more text is a heading: "5. Hotels. The nightly
+    rate…", "Scope. The policy applies…"; numbered, at most three words, else one or two."""
+    marker = _BULLET.match(sentence)
+    words = sentence[marker.end() if marker else 0 :].split()
+    return bool(words) and len(words) <= (3 if marker else 2) and sentence.rstrip()[-1] in ".:"
 
 
 def normalise(text: str) -> str:
@@ -218,7 +230,7 @@ def features(
         previous_cosine,
         match,
         1.0 if kind and not found else 0.0,
-        1.0 if kind in (AnswerType.DATE, AnswerType.NUMBER) and not found else 0.0,
+        1.0 if kind in EXACT_KINDS and not found else 0.0,
         match * sentence.context_overlap,
         passage.score,
         passage.cosine,

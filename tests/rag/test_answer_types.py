@@ -15,6 +15,13 @@ from rag.answer_types import AnswerType, expected_type, new_candidates
         ("Which city hosts the festival?", AnswerType.PLACE),
         ("Which team won the final?", AnswerType.NAME),
         ("What is the mission of the troops?", None),
+        ("What's the club's phone number?", AnswerType.PHONE),
+        ("How do I reach them by phone?", AnswerType.PHONE),
+        ("How do I contact the garden by email?", AnswerType.EMAIL),
+        ("Where can I find the garden's website?", AnswerType.WEB_ADDRESS),
+        ("How many phones were sold?", AnswerType.NUMBER),
+        ("What did Haas say in his email?", None),
+        ("What is the search feature on the museum's website called?", None),
     ],
 )
 def test_question_wording_tells_the_kind_of_answer_wanted(question: str, kind: AnswerType | None) -> None:
@@ -41,3 +48,20 @@ def test_a_month_alone_is_a_date_only_where_a_word_makes_it_a_time() -> None:
     assert new_candidates("It may rain, as it did In June.", AnswerType.DATE, "When?")[0].text == "June"
     held = new_candidates("It was held in May 2010.", AnswerType.DATE, "When?")
     assert [c.text for c in held] == ["May 2010"]
+
+
+def test_phone_numbers_email_and_web_addresses_are_found_but_codes_and_year_spans_are_not() -> None:
+    sentence = (
+        "Ring 0161 496 0732 or +44 (0)20 7946 0959, write to plots@garden.org.uk, "
+        "or see www.garden.org.uk/join."
+    )
+    assert [c.text for c in new_candidates(sentence, AnswerType.PHONE, "")] == [
+        "0161 496 0732",
+        "+44 (0)20 7946 0959",
+    ]
+    assert [c.text for c in new_candidates(sentence, AnswerType.EMAIL, "")] == ["plots@garden.org.uk"]
+    assert [c.text for c in new_candidates(sentence, AnswerType.WEB_ADDRESS, "")] == [
+        "www.garden.org.uk/join"
+    ]
+    assert new_candidates("Gate code: 4471. The war lasted 1914-1918.", AnswerType.PHONE, "") == []
+    assert new_candidates("The report is in annex.pdf, e.g. page 2.", AnswerType.WEB_ADDRESS, "") == []

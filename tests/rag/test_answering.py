@@ -106,3 +106,17 @@ def test_a_citation_names_the_section_of_the_sentence_the_answer_leads_with(
     lead, earlier = answer.citations[0].sentences[0], Span(start=17, end=55, text=passage.chunk.text[17:55])
     assert Citation.of(1, passage, [lead, earlier]).section == "What never goes in"
     assert Citation.of(1, passage, [earlier, lead]).section == "Compost rules"
+
+
+def test_a_contact_question_gets_the_contact_detail_or_an_honest_not_found(
+    assistant: Assistant, tmp_path
+) -> None:
+    (tmp_path / "club.md").write_text(
+        "# Riverside Rowing Club\n\n## Boathouse\n\nGate code: 4471\n\nThe club's oldest boat was built in "
+        "1931 and still races every summer.\n\n## Contact\n\nThe secretary answers the club phone on weekday "
+        "evenings: 0161 496 0732.\n"
+    )
+    ingest_into(assistant, tmp_path)
+    assert "0161 496 0732" in assistant.ask("How do I reach the club by phone?").answer
+    # A code is a number but no way to get in touch: a question for an address the club never gives abstains.
+    assert assistant.ask("What is the rowing club's email address?").abstained

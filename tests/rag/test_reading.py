@@ -5,6 +5,7 @@ from pathlib import Path
 from rag.answering import MAX_ANSWER_WORDS
 from rag.assistant import Assistant
 from rag.models import Turn
+from rag.reading import structure_at
 from tests.conftest import ingest_into
 from tests.rag.test_ingestion import write
 
@@ -188,3 +189,22 @@ def test_a_fact_in_a_table_row_is_answered_with_the_row_not_its_header(
 def test_a_label_value_line_is_a_fact_not_a_label(assistant: Assistant, tmp_path: Path) -> None:
     answer = ask(assistant, tmp_path, {"handbook.md": HANDBOOK}, "What is the wifi password at the cabin?")
     assert answer.answer.startswith("Wi-Fi password: bluefish42 [1]")
+
+
+def test_a_title_line_ending_in_a_bracket_and_a_run_in_section_label_are_never_quoted() -> None:
+    text = (
+        "Brightwater Ltd - Travel and Expense Policy (version 3, January 2026)\n"
+        "5. Hotels. The nightly room rate may not exceed 140 pounds.\n"
+        "Scope. It applies to all staff.\n"
+        "1. Dogs are banned.\n"
+    )
+
+    def structure(sentence: str) -> bool:
+        start = text.index(sentence)
+        return structure_at(text, "Travel Policy", start, start + len(sentence))
+
+    assert structure("Brightwater Ltd - Travel and Expense Policy (version 3, January 2026)")
+    assert structure("5. Hotels.") and structure("Scope.")
+    assert not structure("The nightly room rate may not exceed 140 pounds.")
+    assert not structure("It applies to all staff.")
+    assert not structure("1. Dogs are banned.")  # a numbered list item that is a whole sentence is a fact
