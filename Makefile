@@ -8,17 +8,21 @@ HOST ?= 127.0.0.1
 API_PORT ?= 8000
 UI_PORT ?= 8501
 
-.PHONY: install browser run ingest serve ui test test-quick test-chroma-server redis-server lint eval bench clean
+.PHONY: install browser run ingest serve ui test test-quick test-chroma-server redis-server lint eval fit bench clean
 
-install: $(STAMP)
-
+# Installs when the venv is missing or was installed from a different pyproject.toml: the stamp holds its
+# hash, not its time, so a fresh clone reusing a venv (`make run VENV=../other/.venv`) does not reinstall.
 # torch goes first and pinned: 2.13.0 is the CPU build here; a looser spec pulls GBs of CUDA packages.
-$(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+install:
+	@want=$$(sha256sum pyproject.toml | cut -d' ' -f1); \
+	if [ "$$(cat $(STAMP) 2>/dev/null)" != "$$want" ]; then \
+		set -e; \
+		$(PYTHON) -m venv $(VENV); \
+		$(PY) -m pip install --quiet --upgrade pip; \
+		$(PY) -m pip install --quiet torch==2.13.0; \
+		$(PY) -m pip install --quiet -e '.[dev]'; \
+		echo "$$want" > $(STAMP); \
+	fi
 
 ingest: install
 	$(PY) -m ingest $(ARGS)
@@ -62,6 +66,19 @@ test-chroma-server: install
 lint: install
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
 
+# Refits rag/reader_weights.json (sentence weights, reader model weight, abstention) on the fitting sets:
+# never on the measured SQuAD questions, paraphrase-test.jsonl or eval/everyday/test.jsonl.
+fit: install
+	$(PY) -m rag.evalsets paraphrase $(EVAL)/para
+	$(PY) -m rag.evalsets squad-v1.1 $(EVAL)/squad
+	$(PY) -m rag.fit --limit 500 \
+		--set ../shared/eval/squad2-wiki5/dev.jsonl $(EVAL)/para/corpus $(EVAL)/para-store \
+		--set eval/paraphrase-dev.jsonl $(EVAL)/para/corpus $(EVAL)/para-store \
+		--set eval/followups.jsonl $(EVAL)/para/corpus $(EVAL)/para-store \
+		--set eval/off-topic.jsonl $(EVAL)/para/corpus $(EVAL)/para-store \
+		--set $(EVAL)/squad/train.jsonl $(EVAL)/squad/corpus $(EVAL)/squad-store \
+		--set eval/everyday/dev.jsonl eval/everyday/dev-corpus $(EVAL)/everyday-dev-store
+
 # Every dev set; ingested stores are kept under .data/eval and reused by the next run.
 EVAL := .data/eval
 eval: install
@@ -72,6 +89,8 @@ eval: install
 	$(PY) -m rag.eval --qa ../shared/eval/seed_qa.jsonl --corpus corpus --mode all
 	$(PY) -m rag.eval --qa eval/paraphrase-dev.jsonl --corpus $(EVAL)/para/corpus --store $(EVAL)/para-store
 	$(PY) -m rag.eval --qa eval/paraphrase-test.jsonl --corpus $(EVAL)/para/corpus --store $(EVAL)/para-store
+	$(PY) -m rag.eval --qa eval/everyday/dev.jsonl --corpus eval/everyday/dev-corpus --store $(EVAL)/everyday-dev-store
+	$(PY) -m rag.eval --qa eval/everyday/test.jsonl --corpus eval/everyday/test-corpus --store $(EVAL)/everyday-test-store
 	$(PY) -m rag.eval --qa eval/followups.jsonl --corpus $(EVAL)/para/corpus --store $(EVAL)/para-store
 	$(PY) -m rag.eval --qa eval/topic-switch.jsonl --corpus $(EVAL)/para/corpus --store $(EVAL)/para-store
 	$(PY) -m rag.eval --qa $(EVAL)/squad/qa.jsonl --corpus $(EVAL)/squad/corpus --store $(EVAL)/squad-store

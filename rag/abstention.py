@@ -3,8 +3,10 @@
 The signals: how likely the best sentence answers, its margin over the next, whether it holds the kind
 of thing asked for, whether BM25 and dense retrieval agree, how much of the question's rare words
 the passages contain at all (an answer about something the documents never name is unlikely), the
-reader model's verdict on the sentences it read, and how far the closest passage's meaning falls below a
-floor (a linear weight on the cosine alone cannot say "below this, nothing here is about the question").
+reader model's verdict on the sentences it read, the meaning of the closest sentence, and how far it falls
+below a floor (a linear weight on the cosine alone cannot say "below this, nothing here is about the
+question"). The closest sentence, not passage: a handbook's passage covers several subjects, and one
+sentence of it answers "Can children join?" while the passage as a whole is far from it.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from functools import lru_cache
 from rag.answer_types import CONTACT_KINDS, expected_type
 from rag.lexical import terms
 from rag.models import Passage
-from rag.reading import WEIGHTS_FILE, Reading, read
+from rag.reading import FEATURES, WEIGHTS_FILE, Reading, read
 
 SIGNALS = (
     "bias",
@@ -29,8 +31,12 @@ SIGNALS = (
     "coverage",
     "missing_rare",
     "reader",
+    "sentence_cosine",
     "low_cosine",
 )
+
+
+_COSINE = FEATURES.index("cosine")
 
 
 @lru_cache(maxsize=1)
@@ -41,7 +47,7 @@ def _fitted() -> tuple[tuple[float, ...], float, float]:
 
 
 def low_cosine(cosine: float, floor: float) -> float:
-    """How far the closest passage's cosine falls below the floor (0 above it)."""
+    """How far the closest sentence's cosine falls below the floor (0 above it)."""
     return max(0.0, floor - cosine)
 
 
@@ -62,6 +68,7 @@ def signals(
     coverage = sum(w for t, w in weight.items() if t in found) / total
     missing = max((w for t, w in weight.items() if t not in found), default=0.0)
     rarest = max(weight.values(), default=0.0) or 1.0
+    closest = max((r.features[_COSINE] for r in readings), default=0.0)
     return (
         1.0,
         best,
@@ -73,7 +80,8 @@ def signals(
         coverage,
         missing / rarest,
         max((r.checked for r in readings if r.checked is not None), default=0.0),
-        low_cosine(top.cosine if top else 0.0, _fitted()[2]),
+        closest,
+        low_cosine(closest, _fitted()[2]),
     )
 
 

@@ -48,6 +48,8 @@ _REFERRING = frozenset(
     ]
 )
 _WORD = re.compile(r"[A-Za-z']+")
+# "What about a hotel elsewhere?", "And who signs it off?": opening like this, a question continues the last.
+_CONTINUES = re.compile(r"^\W*(?:(?:and|also|but|so)\b|(?:what|how) about\b)", re.IGNORECASE)
 _SHORT_QUESTION_WORDS = 4
 CONDENSE_TURNS = 6  # a follow-up is read against the last few turns only, however long the chat
 
@@ -79,9 +81,14 @@ def standalone_question(question: str, history: list[Turn] | None, llm: LLM | No
 
 
 def is_follow_up(question: str) -> bool:
-    """True when the question leans on earlier turns: it refers back, or is too short to stand alone."""
+    """True when the question leans on earlier turns: it refers back, opens as a continuation ("what
+    about…", "and…"), or is too short to stand alone."""
     words = [w.lower() for w in _WORD.findall(question)]
-    return any(w in _REFERRING for w in words) or len(words) <= _SHORT_QUESTION_WORDS
+    return (
+        any(w in _REFERRING for w in words)
+        or len(words) <= _SHORT_QUESTION_WORDS
+        or _CONTINUES.match(question) is not None
+    )
 
 
 def already_said(question: str, history: list[Turn] | None) -> frozenset[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import io
+import logging
 import time
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
@@ -17,6 +18,10 @@ from rag.errors import DocumentTooLarge, UnreadableDocument
 from rag.models import PAGE_SEPARATOR
 from rag.settings import Settings
 from rag.titles import markdown_title, metadata_title
+
+# pypdf warns of the damage it works around ("EOF marker not found") without naming the file; a PDF it
+# cannot read fails with a reason of ours that does, so its warnings only confuse an ingestion's report.
+logging.getLogger("pypdf").setLevel(logging.ERROR)
 
 if TYPE_CHECKING:
     from pypdf import PdfReader
@@ -172,6 +177,8 @@ def open_pdf(raw: bytes, budget: ReadBudget) -> PagedFile:
     """Open a PDF and check its page count; its pages are extracted lazily, page by page."""
     from pypdf import PdfReader
 
+    if b"%PDF-" not in raw[:1024]:  # the header may follow some junk, within the first kilobyte
+        raise UnreadableDocument("not a PDF: no %PDF- header in its first kilobyte (renamed or damaged?)")
     with _pdf_errors():
         reader = PdfReader(io.BytesIO(raw))
         if reader.is_encrypted:

@@ -79,8 +79,9 @@ def structure_at(text: str, title: str, start: int, end: int) -> bool:
     sentence = text[start:end]
     if normalise(sentence).lower() == normalise(title).lower():
         return True
-    at_line_start, runs_on = not text[line_start:start].strip(), bool(text[end:line_end].strip())
-    if at_line_start and runs_on and _run_in_heading(sentence):
+    before = text[line_start:start]
+    at_line_start, runs_on = not before.strip(), bool(text[end:line_end].strip())
+    if (at_line_start or _BULLET.fullmatch(before)) and runs_on and _run_in_heading(sentence):
         return True
     whole_line = at_line_start and not runs_on
     return (

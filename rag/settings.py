@@ -59,7 +59,7 @@ class Settings(BaseSettings):
         "only text in RAM and reads embeddings from the store per question.",
     )
     min_relevance: float = Field(
-        0.25,
+        0.15,
         description="Always abstain when the best passage's relevance is below this (0..1); above it, "
         "a decision fitted on several signals decides (rag/abstention.py).",
     )

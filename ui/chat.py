@@ -299,5 +299,5 @@ if not state.exchanges and not pending and not asked:
     empty_state()
 for exchange in state.exchanges:
     show_exchange(exchange)
-if question := asked or pending:
+if (question := asked or pending) and question.strip():  # spaces alone are no question: nothing to send
     ask(question)

@@ -17,6 +17,13 @@ def test_follow_up_leads_with_its_own_question_and_borrows_the_subject_from_the_
     assert standalone_question("Where could they be sent?", history) == f"Where could they be sent? {TROOPS}"
 
 
+@pytest.mark.parametrize(
+    "question", ["What about a hotel somewhere else?", "And who has to approve the trip first?"]
+)
+def test_a_question_that_opens_as_a_continuation_is_a_follow_up(question: str) -> None:
+    assert is_follow_up(question)
+
+
 def test_standalone_question_is_left_alone() -> None:
     history = [Turn(role="user", content=TROOPS)]
     question = "What agreement did Russia and North Korea recently sign?"

@@ -39,14 +39,14 @@ def test_low_cosine_is_how_far_below_the_floor() -> None:
 
 
 def test_with_a_cosine_floor_passages_far_in_meaning_abstain_and_answerable_ones_stay_answered() -> None:
-    # Answerable questions' closest passages have cosines of 0.3 and up; unanswerable ones either sit
+    # Answerable questions' closest sentences have cosines of 0.3 and up; unanswerable ones either sit
     # in the same range (on-topic) or far below it (off-topic).
     rng = np.random.default_rng(1)
     cosine = np.r_[rng.uniform(0.3, 0.7, 200), rng.uniform(0.3, 0.7, 60), rng.uniform(0.0, 0.1, 20)]
     y = np.r_[np.ones(200), np.zeros(80)]
     x = np.zeros((len(y), len(abstention.SIGNALS)))
     x[:, 0] = 1.0
-    x[:, abstention.SIGNALS.index("cosine")] = cosine
+    x[:, abstention.SIGNALS.index("sentence_cosine")] = cosine
     calibration = y == 1
     off_topic = slice(260, 280)
     floor, w, threshold, p = fit_abstention(x, y, calibration, 0.25, 0.03)

@@ -75,6 +75,7 @@ def test_html_text_without_scripts_and_with_its_title(tmp_path: Path) -> None:
         ("blank.md", b"  \n\n ", "empty file"),
         ("image.txt", bytes(range(256)) * 4, "binary content"),
         ("broken.pdf", b"%PDF-1.4\n1 0 obj <<\n garbage", "corrupt PDF"),
+        ("photo.pdf", b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4, "not a PDF"),
         ("broken.docx", b"PK\x03\x04 not really a zip", "corrupt Word file"),
     ],
 )

@@ -205,6 +205,10 @@ def test_a_title_line_ending_in_a_bracket_and_a_run_in_section_label_are_never_q
 
     assert structure("Brightwater Ltd - Travel and Expense Policy (version 3, January 2026)")
     assert structure("5. Hotels.") and structure("Scope.")
+    # Split apart, the number and the label are both structure.
+    number = text.index("5.")
+    assert structure_at(text, "Travel Policy", number, number + 2)
+    assert structure_at(text, "Travel Policy", number + 3, number + 10)
     assert not structure("The nightly room rate may not exceed 140 pounds.")
     assert not structure("It applies to all staff.")
     assert not structure("1. Dogs are banned.")  # a numbered list item that is a whole sentence is a fact

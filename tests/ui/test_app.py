@@ -214,6 +214,16 @@ def test_a_question_up_to_the_servers_limit_is_answered_and_a_longer_one_refused
     assert requests_served(live_server)["POST /ask/stream"] == asked  # never sent
 
 
+def test_a_question_of_spaces_alone_is_not_sent_and_leaves_no_empty_bubble(
+    monkeypatch, live_server: str
+) -> None:
+    app = run_app(monkeypatch, live_server)
+    asked = requests_served(live_server).get("POST /ask/stream", 0)
+    app.chat_input[0].set_value("   \n  ").run()
+    assert not app.chat_message and not app.error
+    assert requests_served(live_server).get("POST /ask/stream", 0) == asked
+
+
 def test_the_chat_keeps_its_own_question_limit_when_the_server_is_unreachable(monkeypatch) -> None:
     monkeypatch.setenv("MAX_QUESTION_CHARS", "120")
     app = run_app(monkeypatch, f"http://127.0.0.1:{free_port()}")
