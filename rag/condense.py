@@ -50,6 +50,7 @@ _REFERRING = frozenset(
 _WORD = re.compile(r"[A-Za-z']+")
 # "What about a hotel elsewhere?", "And who signs it off?": opening like this, a question continues the last.
 _CONTINUES = re.compile(r"^\W*(?:(?:and|also|but|so)\b|(?:what|how) about\b)", re.IGNORECASE)
+_PERSON = re.compile(r"\b(?:he|him|his|himself|she|her|hers|herself)\b", re.IGNORECASE)
 _SHORT_QUESTION_WORDS = 4
 CONDENSE_TURNS = 6  # a follow-up is read against the last few turns only, however long the chat
 
@@ -128,7 +129,11 @@ def changed_subject(
     weight), and the question alone found one holding clearly more (15 points more). "When do they
     collect the honey?" after a question on troops is about honey; "Who is offering it?" names
     nothing of its own and stays a follow-up. The thresholds were set on eval/followups.jsonl and
-    eval/topic-switch.jsonl."""
+    eval/topic-switch.jsonl. A question saying "he" or "she" stays a follow-up: "When did he start work
+    on it?" after a question on a bridge's engineer is about him, though "start work" fits another
+    document better."""
+    if _PERSON.search(question):  # "he", "her": someone named earlier, never a new subject's
+        return False
     words = own_words(question, idf)
     if len(words) < 2:
         return False

@@ -5,8 +5,8 @@ import pytest
 
 from rag.answering import NOT_FOUND
 from rag.assistant import Assistant
-from rag.condense import is_follow_up, standalone_question
-from rag.models import Turn
+from rag.condense import changed_subject, is_follow_up, standalone_question
+from rag.models import Chunk, Passage, Turn
 from tests.conftest import CORPUS, ingest_into
 
 TROOPS = "How many North Korean troops are being deployed to Russia?"
@@ -72,6 +72,30 @@ def test_a_question_on_a_new_subject_is_not_read_as_a_follow_up_of_the_last(
     assert "late August" in answer.answer
     follow_up = assistant.ask("Where could they be sent?", history=history)  # still about troops
     assert follow_up.citations[0].source != "allotment.txt"
+
+
+def passage_of(text: str) -> Passage:
+    chunk = Chunk(
+        id=text[:8],
+        source="x.txt",
+        title="",
+        content_hash="",
+        index=0,
+        start_char=0,
+        end_char=len(text),
+        text=text,
+    )
+    return Passage(chunk=chunk, score=0.5)
+
+
+def test_a_question_about_he_or_she_is_never_read_as_a_change_of_subject() -> None:
+    bridge = [passage_of("Building began in 1853 under the engineer Josiah Fairbrother.")]
+    garden = [passage_of("The garden was started in 2014; members give four hours to shared work days.")]
+    idf = {"start": 2.0, "work": 2.0}
+    # Said with "they", the question's own words fit the garden better: a change of subject.
+    assert changed_subject("When did they start work on it?", bridge, garden, idf)
+    # Said with "he", it is about the engineer named just before.
+    assert not changed_subject("When did he start work on it?", bridge, garden, idf)
 
 
 LIGHTHOUSE = """# Harbor Lantern Lighthouse
