@@ -15,7 +15,7 @@ import json
 import math
 from functools import lru_cache
 
-from rag.answer_types import CONTACT_KINDS, expected_type
+from rag.answer_types import CONTACT_KINDS, channel, expected_type
 from rag.lexical import terms
 from rag.models import Passage
 from rag.reading import FEATURES, WEIGHTS_FILE, Reading, read
@@ -103,6 +103,33 @@ def abstains(question: str, passages: list[Passage], idf: dict[str, float], min_
     if not passages or passages[0].score < min_relevance:
         return True
     readings = read(question, passages)
-    if expected_type(question) in CONTACT_KINDS and not any(r.candidates for r in readings):
+    wants_contact = expected_type(question) in CONTACT_KINDS
+    if wants_contact and not any(gives_contact(question, r, idf) for r in readings):
         return True
     return should_abstain(signals(question, passages, readings, idf))
+
+
+# Words a request for a contact detail is made of; the rest say whose detail is wanted ("the pottery's").
+_CONTACT_WORDS = frozenset(
+    terms(
+        "phone telephone number numbers email e-mail mail address website site web page url homepage contact "
+        "call ring reach write text dial fax mobile cell helpline hotline office support emergency get touch "
+        "find send what whats where which how who can could do does is are their them they its"
+    )
+)
+
+
+def gives_contact(question: str, reading: Reading, idf: dict[str, float]) -> bool:
+    """Whether a sentence read holds the contact detail asked for: one of the kind, on the channel named
+    ("fax"), in a passage about whoever the question names (not another club's phone number)."""
+    if not reading.candidates:
+        return False
+    named = channel(question)
+    if named and named not in reading.text.lower():
+        return False
+    whose = {t: idf.get(t, 0.0) for t in set(terms(question)) - _CONTACT_WORDS}
+    total = sum(whose.values())
+    if not total:
+        return True
+    held = set(terms(f"{reading.passage.chunk.title} {reading.passage.chunk.text}"))
+    return sum(w for t, w in whose.items() if t in held) / total >= 0.5

@@ -107,27 +107,33 @@ _YEAR_SPAN = re.compile(r"^\d{4}\s*-\s*\d{4}$")
 _EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
 _TLD = r"(?:com|org|net|edu|gov|io|co|uk|de|fr|nl|es|it|au|ca|nz|ie|eu|us|info|biz|app|dev)"
 _WEB = re.compile(
-    r"(?:https?://|\bwww\.)[^\s<>()\"']*[^\s<>()\"'.,;:!?]"
+    r"(?<![\w.@])@\w{2,}"  # a handle: "Instagram: @kestrelchoir"
+    r"|(?:https?://|\bwww\.)[^\s<>()\"']*[^\s<>()\"'.,;:!?]"
     rf"|(?<![@\w.-])[a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)*\.{_TLD}\b(?:/[^\s<>()\"']*[^\s<>()\"'.,;:!?])?",
     re.IGNORECASE,
 )
 # Questions asking for a way to get in touch. The wh-word must be near the noun ("What is their email?"),
 # so "What did Haas say in his email?" or "the search feature on the V&A website" stay ordinary questions.
 _NEAR_WH = (
-    r"(?:\b(?:what|which|where)(?:'s|\s+is|\s+are|\s+was|\s+were)?\s+(?:\S+\s+){0,3}"
+    r"(?:\b(?:what|which|where)(?:'s|s|\s+is|\s+are|\s+was|\s+were)?\s+(?:\S+\s+){0,3}"
     r"|\bwhere (?:can|do|could|should) (?:i|we|you) (?:find|get|see|look up)\s+(?:\S+\s+){0,2})"
 )
 _ASKS_PHONE = re.compile(
     r"\b(?:(?:tele)?phone|fax|contact|mobile|cell|helpline|hotline|office|support|emergency)(?: phone)? "
-    r"numbers?\b|\bby (?:tele)?phone\b|\b(?:phone|ring|text) (?:them|us|him|her)\b|\b(?:helpline|hotline)\b"
+    r"numbers?\b|\bby (?:tele)?phone\b|\b(?:phone|ring|text) (?:them|us|him|her)\b"
+    r"|\b(?:helpline|hotline|fax)\b"
     r"|\bnumber (?:to|should|do|can|could|would) (?:i |we |you )?(?:call|ring|dial|text)\b"
 )
 _ASKS_EMAIL = re.compile(
     rf"{_NEAR_WH}e-?mail\b|\be-?mail address|\bby e-?mail\b|\be-?mail (?:them|us|him|her)\b"
 )
+_SOCIAL = r"instagram|facebook|twitter|tiktok|linkedin|whatsapp|youtube|mastodon|bluesky"
+_ALONE = r"^\W*(?:(?:and|or|what about|how about)\s+)?(?:(?:a|an|the|their|its|his|her|your|our)\s+)?"
 _ASKS_WEB = re.compile(
-    rf"{_NEAR_WH}(?:web ?site|web address|url|home ?page|web ?page)\b|\bweb address|\burl\b"
+    rf"{_NEAR_WH}(?:web ?site|web address|url|home ?page|web ?page|{_SOCIAL})\b|\bweb address|\burl\b"
+    rf"|{_ALONE}(?:{_SOCIAL})\b"  # "And their Instagram?"
 )
+_CHANNEL = re.compile(rf"\b(?:fax|{_SOCIAL})\b", re.IGNORECASE)
 _SENTENCE_OPENERS = frozenset(
     [
         "a",
@@ -248,6 +254,13 @@ def expected_type(question: str) -> AnswerType | None:
     ):
         return AnswerType.NAME
     return None
+
+
+def channel(question: str) -> str | None:
+    """The one way of getting in touch a question names, when only that one will do: "fax", "instagram"
+    (a phone number is no fax number, a website no Instagram account)."""
+    found = _CHANNEL.search(question)
+    return found.group().lower() if found else None
 
 
 def candidates(sentence: str, kind: AnswerType) -> list[Candidate]:

@@ -81,7 +81,8 @@ def structure_at(text: str, title: str, start: int, end: int) -> bool:
         return True
     before = text[line_start:start]
     at_line_start, runs_on = not before.strip(), bool(text[end:line_end].strip())
-    if (at_line_start or _BULLET.fullmatch(before)) and runs_on and _run_in_heading(sentence):
+    numbered = bool(_BULLET.fullmatch(before))  # "5. " split off as a sentence of its own
+    if (at_line_start or numbered) and runs_on and _run_in_heading(sentence, numbered):
         return True
     whole_line = at_line_start and not runs_on
     return (
@@ -92,12 +93,46 @@ def structure_at(text: str, title: str, start: int, end: int) -> bool:
     )
 
 
-def _run_in_heading(sentence: str) -> bool:
+# Words that make a short line a statement ("Dogs are banned."), not a label ("Changes to this policy.").
+_VERBS = frozenset(
+    [
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "am",
+        "has",
+        "have",
+        "had",
+        "do",
+        "does",
+        "did",
+        "can",
+        "could",
+        "may",
+        "might",
+        "must",
+        "shall",
+        "should",
+        "will",
+        "would",
+        "not",
+        "no",
+        "never",
+    ]
+)
+
+
+def _run_in_heading(sentence: str, numbered: bool) -> bool:
     """Whether a sentence that opens a line and runs into more text is a heading: "5. Hotels. The nightly
-    rate…", "Scope. The policy applies…"; numbered, at most three words, else one or two."""
+    rate…", "Scope. The policy applies…"; numbered, at most five words, else one or two, and no verb."""
     marker = _BULLET.match(sentence)
     words = sentence[marker.end() if marker else 0 :].split()
-    return bool(words) and len(words) <= (3 if marker else 2) and sentence.rstrip()[-1] in ".:"
+    short = len(words) <= (5 if marker or numbered else 2)
+    plain = not any(w.strip(".:,;").lower() in _VERBS for w in words)
+    return bool(words) and short and plain and sentence.rstrip()[-1] in ".:"
 
 
 def normalise(text: str) -> str:
@@ -242,6 +277,25 @@ def features(
     )
 
 
+_INSIDE_WORD = re.compile(r"[\w@]|[,.\-/'’:](?=\w)")
+
+
+def whole_value(text: str, start: int, end: int, candidates: tuple[Candidate, ...]) -> tuple[int, int]:
+    """A span widened to the whole value it cuts into: "1,150" not "150", "Pemberton-Hay" not
+    "Pemberton", and the whole of a phone number, address or date of the asked-for kind it overlaps
+    (the span head reads word pieces, and "01822 614 093" is three words to it)."""
+    for c in candidates:
+        if c.start < end and start < c.end:
+            start, end = min(start, c.start), max(end, c.end)
+    while start > 0 and _INSIDE_WORD.match(text, start - 1):
+        if text[start - 1] == "," and not text[start - 2 : start - 1].isdigit():
+            break  # "Voysey, 1,150": the comma after a word ends it
+        start -= 1
+    while end < len(text) and _INSIDE_WORD.match(text, end):
+        end += 1
+    return start, end
+
+
 def answer_span(reading: Reading, question: str) -> Candidate | None:
     """The stretch of the sentence that answers: where the reader model's span head marks it, else, when
     the question asks for a kind of thing the sentence holds, the candidate nearest the question's words."""
@@ -249,7 +303,7 @@ def answer_span(reading: Reading, question: str) -> Candidate | None:
     if model is not None:
         found = model.span(question, reading.passage.chunk.title, reading.text)
         if found is not None and found[1] > found[0]:
-            start, end = found
+            start, end = whole_value(reading.text, *found, reading.candidates)
             return Candidate(start, end, reading.text[start:end], AnswerType.PHRASE)
     if not reading.candidates:
         return None

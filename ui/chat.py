@@ -295,7 +295,7 @@ pending = state.pop("pending", None)
 # Pinned to the bottom wherever it is called; asked first so a question's rerun skips the empty state.
 # No max_chars: the box would drop an over-long paste without a word. ask() says what the limit is.
 asked = st.chat_input("Ask a question about the documents")
-if not state.exchanges and not pending and not asked:
+if not state.exchanges and not pending and not (asked and asked.strip()):
     empty_state()
 for exchange in state.exchanges:
     show_exchange(exchange)

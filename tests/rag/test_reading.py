@@ -2,10 +2,11 @@
 
 from pathlib import Path
 
+from rag.answer_types import AnswerType, candidates
 from rag.answering import MAX_ANSWER_WORDS
 from rag.assistant import Assistant
 from rag.models import Turn
-from rag.reading import structure_at
+from rag.reading import structure_at, whole_value
 from tests.conftest import ingest_into
 from tests.rag.test_ingestion import write
 
@@ -197,6 +198,8 @@ def test_a_title_line_ending_in_a_bracket_and_a_run_in_section_label_are_never_q
         "5. Hotels. The nightly room rate may not exceed 140 pounds.\n"
         "Scope. It applies to all staff.\n"
         "1. Dogs are banned.\n"
+        "12. Changes to this policy. We may update it.\n"
+        "2. Dogs are banned. Cats too.\n"
     )
 
     def structure(sentence: str) -> bool:
@@ -212,3 +215,21 @@ def test_a_title_line_ending_in_a_bracket_and_a_run_in_section_label_are_never_q
     assert not structure("The nightly room rate may not exceed 140 pounds.")
     assert not structure("It applies to all staff.")
     assert not structure("1. Dogs are banned.")  # a numbered list item that is a whole sentence is a fact
+    label = text.index("Changes to this policy.")
+    assert structure_at(text, "Travel Policy", label, label + len("Changes to this policy."))
+    fact = text.index("Dogs are banned. Cats")
+    assert not structure_at(text, "Travel Policy", fact, fact + len("Dogs are banned."))
+
+
+def test_a_marked_answer_is_widened_to_the_whole_value_it_cuts_into() -> None:
+    def widened(text: str, part: str, kind: AnswerType | None = None) -> str:
+        start = text.index(part)
+        found = tuple(candidates(text, kind)) if kind else ()
+        a, b = whole_value(text, start, start + len(part), found)
+        return text[a:b]
+
+    assert widened("She paid 1,150 pounds for it.", "150 pounds") == "1,150 pounds"
+    assert widened("Director: Rosalind Pemberton-Hay", "Rosalind Pemberton") == "Rosalind Pemberton-Hay"
+    assert widened("Phone: 01822 614 093", "01822 614", AnswerType.PHONE) == "01822 614 093"
+    assert widened("See www.choir.org.uk.", "www.choir.org", AnswerType.WEB_ADDRESS) == "www.choir.org.uk"
+    assert widened("It opened in March, then closed.", "March") == "March"
