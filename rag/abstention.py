@@ -114,7 +114,8 @@ _CONTACT_WORDS = frozenset(
     terms(
         "phone telephone number numbers email e-mail mail address website site web page url homepage contact "
         "call ring reach write text dial fax mobile cell helpline hotline office support emergency get touch "
-        "find send what whats where which how who can could do does is are their them they its"
+        "find send what whats where which how who can could do does is are their them they its i me my we us "
+        "our you your he she him his her please tell give need want would should"
     )
 )
 
@@ -127,7 +128,7 @@ def gives_contact(question: str, reading: Reading, idf: dict[str, float]) -> boo
     named = channel(question)
     if named and named not in reading.text.lower():
         return False
-    whose = {t: idf.get(t, 0.0) for t in set(terms(question)) - _CONTACT_WORDS}
+    whose = {t: idf.get(t, 0.0) for t in set(terms(question)) - _CONTACT_WORDS if len(t) > 1}  # not "'s"
     total = sum(whose.values())
     if not total:
         return True

@@ -116,7 +116,12 @@ def test_a_contact_question_gets_the_contact_detail_or_an_honest_not_found(
         "1931 and still races every summer.\n\n## Contact\n\nThe secretary answers the club phone on weekday "
         "evenings: 0161 496 0732.\n"
     )
+    (tmp_path / "pottery.md").write_text(
+        "# Bramblewick Pottery\n\nThe pottery sells glazes and clay, and ships orders within two days.\n"
+    )
     ingest_into(assistant, tmp_path)
     assert "0161 496 0732" in assistant.ask("How do I reach the club by phone?").answer
     # A code is a number but no way to get in touch: a question for an address the club never gives abstains.
     assert assistant.ask("What is the rowing club's email address?").abstained
+    assert assistant.ask("What's the rowing club's fax number?").abstained  # a phone number is no fax
+    assert assistant.ask("What's the pottery's phone number?").abstained  # nor the club's the pottery's
