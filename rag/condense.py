@@ -138,4 +138,8 @@ def changed_subject(
     if len(words) < 2:
         return False
     found = covered(words, as_follow_up)
-    return found < 0.4 and covered(words, alone) >= found + 0.15
+    if not (found < 0.4 and covered(words, alone) >= found + 0.15):
+        return False
+    # And the question alone finds something more relevant: "How many of them could be in the first
+    # wave?" alone matched "first" in an article on complexity theory, far weaker than the troops'.
+    return bool(alone) and (not as_follow_up or alone[0].score > as_follow_up[0].score)

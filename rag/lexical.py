@@ -43,6 +43,17 @@ def terms(text: str) -> list[str]:
     return _stemmer().stemWords(words)
 
 
+# A question's "where" or "which" says what kind of answer it wants, not what it is about: matched as a word
+# it sent "and where?" to "except where a section says otherwise" in another document.
+# Stemmed as terms() gives them ("why" is "whi").
+QUESTION_WORDS = frozenset(["what", "when", "where", "who", "whom", "whose", "which", "whi", "how"])
+
+
+def question_terms(text: str) -> list[str]:
+    """The terms of a question that say what it is about: terms() without its question words."""
+    return [t for t in terms(text) if t not in QUESTION_WORDS]
+
+
 class LexicalIndex:
     """A BM25 index of chunks and the document frequency of each term."""
 
@@ -87,7 +98,7 @@ class LexicalIndex:
 
     def search(self, query: str, n: int) -> list[tuple[str, float]]:
         """The n best chunk ids for the query with their BM25 scores (only those that match)."""
-        query_terms = [t for t in terms(query) if t in self.document_frequency]
+        query_terms = [t for t in question_terms(query) if t in self.document_frequency]
         if not query_terms or not self.size:
             return []
         ids, scores = self._bm25.retrieve(

@@ -18,7 +18,7 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 
 from rag.embedding import embed_query
 from rag.errors import StoreUnavailable
-from rag.lexical import LexicalIndex, cached_index, terms
+from rag.lexical import LexicalIndex, cached_index, question_terms, terms
 from rag.models import Chunk, Passage, ScoredSentence
 from rag.store import Store
 from rag.store_cache import SentenceRecord, StoreCache
@@ -457,8 +457,9 @@ class TermWeights:
 
 def query_weights(query: Query, index: LexicalIndex) -> TermWeights:
     """IDF weights of the question's words; for a follow-up, the words asked now count most."""
-    asked = set(terms(query.asked))
-    weights = {t: index.idf(t) * (1.0 if t in asked else 0.5) for t in set(terms(query.text)) | asked}
+    asked = set(question_terms(query.asked))
+    said = set(question_terms(query.text)) | asked
+    weights = {t: index.idf(t) * (1.0 if t in asked else 0.5) for t in said}
     return TermWeights(weights)
 
 

@@ -74,7 +74,7 @@ def test_a_question_on_a_new_subject_is_not_read_as_a_follow_up_of_the_last(
     assert follow_up.citations[0].source != "allotment.txt"
 
 
-def passage_of(text: str) -> Passage:
+def passage_of(text: str, score: float = 0.5) -> Passage:
     chunk = Chunk(
         id=text[:8],
         source="x.txt",
@@ -85,17 +85,24 @@ def passage_of(text: str) -> Passage:
         end_char=len(text),
         text=text,
     )
-    return Passage(chunk=chunk, score=0.5)
+    return Passage(chunk=chunk, score=score)
 
 
 def test_a_question_about_he_or_she_is_never_read_as_a_change_of_subject() -> None:
-    bridge = [passage_of("Building began in 1853 under the engineer Josiah Fairbrother.")]
-    garden = [passage_of("The garden was started in 2014; members give four hours to shared work days.")]
+    bridge = [passage_of("Building began in 1853 under the engineer Josiah Fairbrother.", 0.4)]
+    garden = [passage_of("The garden was started in 2014; members give four hours to shared work days.", 0.6)]
     idf = {"start": 2.0, "work": 2.0}
     # Said with "they", the question's own words fit the garden better: a change of subject.
     assert changed_subject("When did they start work on it?", bridge, garden, idf)
     # Said with "he", it is about the engineer named just before.
     assert not changed_subject("When did he start work on it?", bridge, garden, idf)
+
+
+def test_a_question_is_read_alone_only_when_alone_it_finds_something_more_relevant() -> None:
+    troops = [passage_of("Up to 10,000 troops could be sent to Russia.", 0.45)]
+    complexity = [passage_of("The first wave of results in complexity theory came in 1965.", 0.25)]
+    idf = {"first": 2.0, "wave": 4.0}
+    assert not changed_subject("How many of them could be in the first wave?", troops, complexity, idf)
 
 
 LIGHTHOUSE = """# Harbor Lantern Lighthouse

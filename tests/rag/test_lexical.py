@@ -2,7 +2,7 @@ import os
 import time
 from pathlib import Path
 
-from rag.lexical import ABANDONED_SAVE_S, cached_index
+from rag.lexical import ABANDONED_SAVE_S, LexicalIndex, cached_index, question_terms, terms
 from rag.models import Chunk
 
 
@@ -33,3 +33,26 @@ def test_a_save_left_by_a_dead_process_is_removed_and_one_being_written_is_kept(
 
     assert index.search("volcano", 1)[0][0] == "a#0"
     assert sorted(p.name for p in tmp_path.iterdir()) == [".v2.live", "v2"]
+
+
+def test_a_question_word_is_not_what_a_question_is_about() -> None:
+    assert question_terms("And where is it?") == []
+    assert question_terms("Why was the mill closed?") == ["mill", "close"]
+    assert "where" in terms("except where a section says otherwise")  # documents keep the word
+
+
+def test_search_does_not_match_a_document_on_the_question_word_alone() -> None:
+    text = "The rules cover all supplies, except where a section says otherwise."
+    chunk = Chunk(
+        id="b#0",
+        source="b.txt",
+        title="Rules",
+        content_hash="h",
+        index=0,
+        start_char=0,
+        end_char=len(text),
+        text=text,
+    )
+    index = LexicalIndex.build([*chunks(), chunk])
+    assert index.search("and where?", 5) == []
+    assert [cid for cid, _ in index.search("where is the volcano?", 5)] == ["a#0"]
