@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -207,10 +208,17 @@ def test_past_the_rate_limit_raises_rate_limit_error(api_url: str, model: str) -
 def test_answers_are_logged_like_the_rest_of_the_api(
     client: openai.OpenAI, model: str, api_log: Path
 ) -> None:
+    def logged() -> list[dict]:
+        records = [json.loads(line) for line in api_log.read_text().splitlines() if line.startswith("{")]
+        return [r for r in records if r["message"] == "request" and r["path"] == "/v1/chat/completions"]
+
+    before = len(logged())
     ask(client, model, TROOPS)
-    records = [json.loads(line) for line in api_log.read_text().splitlines() if line.startswith("{")]
-    requests = [r for r in records if r["message"] == "request" and r["path"] == "/v1/chat/completions"]
-    assert requests and requests[-1]["status"] == 200 and requests[-1]["request_id"] != "-"
+    # The server writes its log line as the response goes out: on a busy machine it can land a moment later.
+    deadline = time.monotonic() + 10
+    while len(requests := logged()) <= before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(requests) > before and requests[-1]["status"] == 200 and requests[-1]["request_id"] != "-"
     # One line per request, with the answer's timings on it; never the question unless allowed.
     assert "retrieve_ms" in requests[-1] and "question" not in requests[-1]
 
