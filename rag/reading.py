@@ -94,35 +94,8 @@ def structure_at(text: str, title: str, start: int, end: int) -> bool:
 
 
 # Words that make a short line a statement ("Dogs are banned."), not a label ("Changes to this policy.").
-_VERBS = frozenset(
-    [
-        "is",
-        "are",
-        "was",
-        "were",
-        "be",
-        "been",
-        "am",
-        "has",
-        "have",
-        "had",
-        "do",
-        "does",
-        "did",
-        "can",
-        "could",
-        "may",
-        "might",
-        "must",
-        "shall",
-        "should",
-        "will",
-        "would",
-        "not",
-        "no",
-        "never",
-    ]
-)
+_VERB_WORDS = "is are was were be been am has have had do does did can could may might must shall should will"
+_VERBS = frozenset([*_VERB_WORDS.split(), "would", "not", "no", "never"])
 
 
 def _run_in_heading(sentence: str, numbered: bool) -> bool:
