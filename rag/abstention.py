@@ -16,7 +16,7 @@ import math
 from functools import lru_cache
 
 from rag.answer_types import CONTACT_KINDS, channel, expected_type
-from rag.lexical import terms
+from rag.lexical import question_terms, share_held, terms
 from rag.models import Passage
 from rag.reading import FEATURES, WEIGHTS_FILE, Reading, read
 
@@ -114,8 +114,8 @@ _CONTACT_WORDS = frozenset(
     terms(
         "phone telephone number numbers email e-mail mail address website site web page url homepage contact "
         "call ring reach write text dial fax mobile cell helpline hotline office support emergency get touch "
-        "find send what whats where which how who can could do does is are their them they its i me my we us "
-        "our you your he she him his her please tell give need want would should"
+        "find send whats can could do does is are their them they its i me my we us our you your he she him "
+        "his her please tell give need want would should"
     )
 )
 
@@ -128,9 +128,6 @@ def gives_contact(question: str, reading: Reading, idf: dict[str, float]) -> boo
     named = channel(question)
     if named and named not in reading.text.lower():
         return False
-    whose = {t: idf.get(t, 0.0) for t in set(terms(question)) - _CONTACT_WORDS if len(t) > 1}  # not "'s"
-    total = sum(whose.values())
-    if not total:
-        return True
-    held = set(terms(f"{reading.passage.chunk.title} {reading.passage.chunk.text}"))
-    return sum(w for t, w in whose.items() if t in held) / total >= 0.5
+    asked = {t for t in question_terms(question) if len(t) > 1} - _CONTACT_WORDS  # not the "s" of "'s"
+    whose = {t: idf.get(t, 0.0) for t in asked}
+    return not sum(whose.values()) or share_held(whose, reading.passage.chunk) >= 0.5

@@ -8,7 +8,7 @@ import re
 from llama_index.core.llms import LLM
 
 from rag.answering import NOT_FOUND
-from rag.lexical import terms
+from rag.lexical import question_terms, share_held, terms
 from rag.models import Passage, Turn
 from rag.prompt import condense_messages
 from rag.reading import normalise
@@ -100,25 +100,17 @@ def already_said(question: str, history: list[Turn] | None) -> frozenset[str]:
     return frozenset(normalise(re.sub(r"\[\d+\]", "", t.content)) for t in history if t.role == "assistant")
 
 
-_QUESTION_WORDS = frozenset(["who", "whom", "whose", "what", "which", "when", "where", "why", "how"])
-
-
 def own_words(question: str, idf: dict[str, float]) -> dict[str, float]:
     """The question's words that say what it is about, by how rare each is (idf; 0 for a word the
     store does not hold, which neither reading can find): not its question words nor the words that
     refer back."""
-    skip = set(terms(" ".join(_REFERRING | _QUESTION_WORDS)))
-    return {t: idf.get(t, 0.0) for t in set(terms(question)) - skip}
+    skip = set(terms(" ".join(_REFERRING)))
+    return {t: idf.get(t, 0.0) for t in set(question_terms(question)) - skip}
 
 
 def covered(words: dict[str, float], passages: list[Passage]) -> float:
     """The share of the words' weight that the best passage (its text and title) holds."""
-    total = sum(words.values())
-    if not passages or not total:
-        return 0.0
-    best = passages[0].chunk
-    held = set(terms(f"{best.title} {best.text}"))
-    return sum(w for t, w in words.items() if t in held) / total
+    return share_held(words, passages[0].chunk) if passages else 0.0
 
 
 def changed_subject(

@@ -161,6 +161,7 @@ def lead_accuracy(cases: list[Case]) -> float:
 
 
 MODEL_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0)
+MODEL_WEIGHT_TIE = 0.002  # lead accuracy: about two questions of the fitting sets
 MODEL_CHECKS = 6  # the most sentences the reader model reads per question (see reading.READ_WITHIN)
 
 
@@ -195,7 +196,6 @@ def abstention_rows(cases: list[Case]) -> tuple[np.ndarray, np.ndarray, list[Que
     return np.array(xs), np.array(ys, dtype=float), qs
 
 
-MODEL_WEIGHT_TIE = 0.002  # lead accuracy: about two questions of the fitting sets
 COSINE_FLOORS = (0.0, 0.1, 0.2, 0.25, 0.3, 0.33, 0.35, 0.4)  # tried for the low_cosine signal
 
 

@@ -54,6 +54,15 @@ def question_terms(text: str) -> list[str]:
     return [t for t in terms(text) if t not in QUESTION_WORDS]
 
 
+def share_held(words: dict[str, float], chunk: Chunk) -> float:
+    """The share of the words' weight that a chunk (its text and title) holds; 0 for no weight."""
+    total = sum(words.values())
+    if not total:
+        return 0.0
+    held = set(terms(f"{chunk.title} {chunk.text}"))
+    return sum(w for t, w in words.items() if t in held) / total
+
+
 class LexicalIndex:
     """A BM25 index of chunks and the document frequency of each term."""
 

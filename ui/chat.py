@@ -295,9 +295,11 @@ pending = state.pop("pending", None)
 # Pinned to the bottom wherever it is called; asked first so a question's rerun skips the empty state.
 # No max_chars: the box would drop an over-long paste without a word. ask() says what the limit is.
 asked = st.chat_input("Ask a question about the documents")
-if not state.exchanges and not pending and not (asked and asked.strip()):
+if asked is not None and not asked.strip():  # spaces alone are no question: nothing to send
+    asked = None
+if not state.exchanges and not pending and not asked:
     empty_state()
 for exchange in state.exchanges:
     show_exchange(exchange)
-if (question := asked or pending) and question.strip():  # spaces alone are no question: nothing to send
+if question := asked or pending:
     ask(question)
