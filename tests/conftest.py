@@ -24,6 +24,7 @@ from streamlit.testing.v1 import AppTest
 from rag.assistant import Assistant, build_assistant
 from rag.embedding import load_embedder
 from rag.ingestion import IngestReport, ingest
+from rag.models import Chunk
 from rag.settings import Settings
 from server.app import create_app
 from server.in_thread import serve_in_thread as serve  # tests import it from here
@@ -37,6 +38,20 @@ SQUAD = SHARED / "eval" / "squad2-wiki5"
 
 # Set when RAG_TEST_CHROMA=server: every store of the suite then lives in one real `chroma run`.
 CHROMA_SERVER: tuple[str, int] | None = None
+
+
+def make_chunk(text: str, source: str = "a.txt", title: str = "") -> Chunk:
+    """A one-chunk document's chunk, for tests of what reads chunks (no ingestion)."""
+    return Chunk(
+        id=f"{Path(source).stem}#0",
+        source=source,
+        title=title,
+        content_hash="h",
+        index=0,
+        start_char=0,
+        end_char=len(text),
+        text=text,
+    )
 
 
 def make_settings(data_dir: Path, **overrides: object) -> Settings:

@@ -6,8 +6,8 @@ import pytest
 from rag.answering import NOT_FOUND
 from rag.assistant import Assistant
 from rag.condense import changed_subject, is_follow_up, standalone_question
-from rag.models import Chunk, Passage, Turn
-from tests.conftest import CORPUS, ingest_into
+from rag.models import Passage, Turn
+from tests.conftest import CORPUS, ingest_into, make_chunk
 
 TROOPS = "How many North Korean troops are being deployed to Russia?"
 
@@ -75,17 +75,7 @@ def test_a_question_on_a_new_subject_is_not_read_as_a_follow_up_of_the_last(
 
 
 def passage_of(text: str, score: float = 0.5) -> Passage:
-    chunk = Chunk(
-        id=text[:8],
-        source="x.txt",
-        title="",
-        content_hash="",
-        index=0,
-        start_char=0,
-        end_char=len(text),
-        text=text,
-    )
-    return Passage(chunk=chunk, score=score)
+    return Passage(chunk=make_chunk(text), score=score)
 
 
 def test_a_question_about_he_or_she_is_never_read_as_a_change_of_subject() -> None:

@@ -4,22 +4,11 @@ from pathlib import Path
 
 from rag.lexical import ABANDONED_SAVE_S, LexicalIndex, cached_index, question_terms, terms
 from rag.models import Chunk
+from tests.conftest import make_chunk
 
 
 def chunks() -> list[Chunk]:
-    text = "Mount Etna is an active volcano."
-    return [
-        Chunk(
-            id="a#0",
-            source="a.txt",
-            title="Etna",
-            content_hash="h",
-            index=0,
-            start_char=0,
-            end_char=len(text),
-            text=text,
-        )
-    ]
+    return [make_chunk("Mount Etna is an active volcano.", "a.txt", "Etna")]
 
 
 def test_a_save_left_by_a_dead_process_is_removed_and_one_being_written_is_kept(tmp_path: Path) -> None:
@@ -42,16 +31,8 @@ def test_a_question_word_is_not_what_a_question_is_about() -> None:
 
 
 def test_search_does_not_match_a_document_on_the_question_word_alone() -> None:
-    text = "The rules cover all supplies, except where a section says otherwise."
-    chunk = Chunk(
-        id="b#0",
-        source="b.txt",
-        title="Rules",
-        content_hash="h",
-        index=0,
-        start_char=0,
-        end_char=len(text),
-        text=text,
+    chunk = make_chunk(
+        "The rules cover all supplies, except where a section says otherwise.", "b.txt", "Rules"
     )
     index = LexicalIndex.build([*chunks(), chunk])
     assert index.search("and where?", 5) == []
